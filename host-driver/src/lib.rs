@@ -1,0 +1,1 @@
+//! ukey-host: the PC/SC driver for ukey tokens.

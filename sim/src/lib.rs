@@ -1,0 +1,1 @@
+//! ukey-sim: the ukey firmware as a virtual token.
