@@ -1,1 +1,31 @@
-//! ukey-host: the PC/SC driver for ukey tokens.
+//! ukey-host: the host side of ukey tokens over PC/SC.
+//!
+//! [`Token`] speaks the ukey card edge (the PIV card edge of NIST SP 800-73-4 with SM2 as
+//! algorithm 54): PINs, keys, signatures, certificates and the vendor objects. [`readers`]
+//! and [`Token::open`] find tokens. The [`x509`] module reads certificates, builds
+//! certificate requests signed on the token, runs a small local test CA, and makes detached
+//! CMS signatures; [`uscc`] checks Chinese unified social credit codes.
+
+#![forbid(unsafe_code)]
+
+mod apdu;
+mod error;
+mod keys;
+mod piv;
+mod readers;
+mod status;
+mod tlv;
+mod token;
+mod transport;
+
+pub use error::{Error, Result};
+pub use keys::{DEFAULT_SIGNER_ID, PublicKey, sm2_z};
+pub use piv::{
+    Algorithm, KeyOrigin, KeyPolicy, ManagementAlgorithm, ManagementKey, ObjectId, Pin, PinPolicy,
+    Slot, TouchPolicy, Version,
+};
+pub use readers::{ReaderInfo, Selector, TokenSummary, readers};
+pub use token::{
+    ApplicationInfo, DeviceInfo, KeyMetadata, ManagementKeyMetadata, PinStatus, RetryMetadata,
+    Signed, Token,
+};

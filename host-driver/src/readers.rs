@@ -1,0 +1,146 @@
+//! Finding tokens: which readers pcscd knows, which of them hold a ukey (PIV) token, and
+//! opening one by reader name or serial.
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::piv::Version;
+use crate::token::Token;
+use crate::transport::{self, PcscTransport};
+
+/// Which token to open.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Selector {
+    /// The only token, or the first one found.
+    #[default]
+    Any,
+    /// The token in the reader whose name is this, or contains it (case does not matter).
+    Reader(String),
+    /// The token with this serial number.
+    Serial(u32),
+}
+
+/// One reader and what it holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReaderInfo {
+    /// The reader's name as pcscd gives it.
+    pub name: String,
+    /// Whether a card or token is seen in it.
+    pub card_present: bool,
+    /// The token in it, if the card answers as a ukey (PIV) token.
+    pub token: Option<TokenSummary>,
+}
+
+/// The identity of a token found in a reader.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TokenSummary {
+    /// Serial number, when the token tells it.
+    pub serial: Option<u32>,
+    /// Firmware version, when the token tells it.
+    pub version: Option<Version>,
+    /// The application label.
+    pub application: Option<String>,
+}
+
+/// Every reader pcscd knows, each with its token if it holds one.
+pub fn readers() -> Result<Vec<ReaderInfo>> {
+    let context = transport::establish()?;
+    let mut out = Vec::new();
+    for name in transport::reader_names(&context)? {
+        let display = name.to_string_lossy().into_owned();
+        let info = match PcscTransport::connect(context.clone(), &name) {
+            Ok(t) => {
+                let mut token = Token::with_transport(Box::new(t));
+                ReaderInfo {
+                    name: display,
+                    card_present: true,
+                    token: summary(&mut token),
+                }
+            }
+            Err(Error::NoCard { .. }) | Err(Error::CardRemoved) => ReaderInfo {
+                name: display,
+                card_present: false,
+                token: None,
+            },
+            Err(Error::TokenBusy) => ReaderInfo {
+                name: display,
+                card_present: true,
+                token: None,
+            },
+            Err(e) => return Err(e),
+        };
+        out.push(info);
+    }
+    Ok(out)
+}
+
+fn summary(token: &mut Token) -> Option<TokenSummary> {
+    let app = token.application().ok()?;
+    Some(TokenSummary {
+        serial: token.serial().ok(),
+        version: token.version().ok(),
+        application: app.label,
+    })
+}
+
+impl Token {
+    /// Opens the token `selector` names. When none matches, the error says what was seen
+    /// instead: no pcscd, no reader, a reader with no card, a card that is no ukey token.
+    pub fn open(selector: &Selector) -> Result<Token> {
+        let context = transport::establish()?;
+        let names = transport::reader_names(&context)?;
+        if names.is_empty() {
+            return Err(Error::NoReader);
+        }
+        let candidates: Vec<_> = match selector {
+            Selector::Reader(wanted) => {
+                let wanted_lower = wanted.to_lowercase();
+                let exact: Vec<_> = names
+                    .iter()
+                    .filter(|n| n.to_string_lossy() == wanted.as_str())
+                    .collect();
+                let chosen: Vec<_> = if exact.is_empty() {
+                    names
+                        .iter()
+                        .filter(|n| n.to_string_lossy().to_lowercase().contains(&wanted_lower))
+                        .collect()
+                } else {
+                    exact
+                };
+                if chosen.is_empty() {
+                    return Err(Error::ReaderNotFound {
+                        reader: wanted.clone(),
+                    });
+                }
+                chosen
+            }
+            _ => names.iter().collect(),
+        };
+        let mut first_problem = None;
+        for name in candidates {
+            let attempt = PcscTransport::connect(context.clone(), name).and_then(|t| {
+                let mut token = Token::with_transport(Box::new(t));
+                token.application()?;
+                if let Selector::Serial(wanted) = selector {
+                    let serial = token.serial()?;
+                    if serial != *wanted {
+                        return Err(Error::TokenNotFound { serial: *wanted });
+                    }
+                }
+                Ok(token)
+            });
+            match attempt {
+                Ok(token) => return Ok(token),
+                Err(e @ (Error::PcscdNotRunning | Error::TokenBusy)) => return Err(e),
+                Err(e) => {
+                    first_problem.get_or_insert(e);
+                }
+            }
+        }
+        Err(match (selector, first_problem) {
+            (Selector::Serial(serial), _) => Error::TokenNotFound { serial: *serial },
+            (_, Some(e)) => e,
+            (_, None) => Error::NoToken,
+        })
+    }
+}
