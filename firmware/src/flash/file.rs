@@ -1,0 +1,656 @@
+//! The flash of a simulated token, kept in an image file.
+//!
+//! Image layout (all numbers little-endian):
+//!
+//! ```text
+//! offset  size  field
+//!      0     8  magic "UKEYFLSH"
+//!      8     4  format version (1)
+//!     12     4  page size (4096)
+//!     16     4  page count
+//!     20     4  CRC-32 (IEEE) of bytes 0..20
+//!     24     …  the pages, page count × page size bytes
+//! ```
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use embedded_storage::nor_flash::{
+    ErrorType, MultiwriteNorFlash, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
+};
+
+use super::{PAGE_SIZE, READ_SIZE, WRITE_SIZE, erase_image, read_image, write_image};
+
+const MAGIC: [u8; 8] = *b"UKEYFLSH";
+const VERSION: u32 = 1;
+const HEADER_LEN: usize = 24;
+/// Bytes covered by the header checksum: everything before it.
+const CHECKED_LEN: usize = 20;
+/// Most pages an image can hold: flash offsets (and the end of an erase) are `u32`, and the
+/// image must fit in memory.
+const MAX_PAGES: u32 = {
+    let by_offset = u32::MAX / PAGE_SIZE as u32;
+    let by_memory = usize::MAX / PAGE_SIZE;
+    if by_memory < by_offset as usize {
+        by_memory as u32
+    } else {
+        by_offset
+    }
+};
+
+/// What went wrong with an image file, and which one.
+#[derive(Debug)]
+pub struct ImageError {
+    path: PathBuf,
+    kind: ImageErrorKind,
+}
+
+/// Why an image file could not be created, opened or synced.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ImageErrorKind {
+    /// `create` found a file already there.
+    AlreadyExists,
+    /// Another process (or another `FileFlash` in this one) holds the image.
+    Locked,
+    /// The file does not start with the ukey image magic.
+    NotAnImage,
+    /// The image was written in another format version.
+    UnsupportedVersion(u32),
+    /// The header checksum does not match: the header is damaged.
+    CorruptHeader,
+    /// The header is intact but describes a flash this build cannot simulate.
+    UnsupportedGeometry {
+        /// Page size recorded in the header.
+        page_size: u32,
+        /// Page count recorded in the header.
+        pages: u32,
+    },
+    /// The file is shorter than its header says.
+    Truncated {
+        /// Bytes a complete image has at least.
+        expected: u64,
+        /// Bytes the file has.
+        found: u64,
+    },
+    /// The file is longer than its header says.
+    TrailingBytes {
+        /// Bytes the image should have.
+        expected: u64,
+        /// Bytes the file has.
+        found: u64,
+    },
+    /// `create` was asked for no pages or more than an image can hold.
+    PageCount(u32),
+    /// The operating system refused a file operation.
+    Io(io::Error),
+}
+
+impl ImageError {
+    fn new(path: &Path, kind: ImageErrorKind) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            kind,
+        }
+    }
+
+    /// Why it failed.
+    pub fn kind(&self) -> &ImageErrorKind {
+        &self.kind
+    }
+
+    /// The image file concerned.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl fmt::Display for ImageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.path.display();
+        match &self.kind {
+            ImageErrorKind::AlreadyExists => write!(
+                f,
+                "{path} already exists; open it instead, or move it away to start a blank token"
+            ),
+            ImageErrorKind::Locked => write!(
+                f,
+                "{path} is in use by another process (another simulator?); stop that process \
+                 or give this one its own image file"
+            ),
+            ImageErrorKind::NotAnImage => write!(
+                f,
+                "{path} is not a ukey flash image (wrong magic); check the path, or give a new \
+                 file name to start a blank token"
+            ),
+            ImageErrorKind::UnsupportedVersion(version) => write!(
+                f,
+                "{path} is a ukey flash image of format version {version}, but this build reads \
+                 version {VERSION}; use the ukey release that wrote it"
+            ),
+            ImageErrorKind::CorruptHeader => write!(
+                f,
+                "{path} has a damaged header (checksum mismatch); restore it from a backup, or \
+                 move it away to start a blank token"
+            ),
+            ImageErrorKind::UnsupportedGeometry { page_size, pages } => write!(
+                f,
+                "{path} describes {pages} pages of {page_size} bytes, but this build simulates \
+                 1 to {MAX_PAGES} pages of {PAGE_SIZE} bytes; use the ukey release that wrote it"
+            ),
+            ImageErrorKind::Truncated { expected, found } => write!(
+                f,
+                "{path} is truncated ({found} bytes, a complete image has at least {expected}); \
+                 restore it from a backup, or move it away to start a blank token"
+            ),
+            ImageErrorKind::TrailingBytes { expected, found } => write!(
+                f,
+                "{path} has {found} bytes where its header promises {expected}; it was changed \
+                 by something else: restore it from a backup, or move it away to start a blank \
+                 token"
+            ),
+            ImageErrorKind::PageCount(pages) => write!(
+                f,
+                "cannot make {path} with {pages} pages; choose 1 to {MAX_PAGES}"
+            ),
+            ImageErrorKind::Io(error) => write!(f, "{path}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for ImageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            ImageErrorKind::Io(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// Why a [`FileFlash`] read, write or erase failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileFlashError {
+    /// The request was misaligned or out of bounds.
+    Nor(NorFlashErrorKind),
+    /// Writing through to the image file failed; the file may lag behind the flash.
+    Io(io::ErrorKind),
+}
+
+impl NorFlashError for FileFlashError {
+    fn kind(&self) -> NorFlashErrorKind {
+        match self {
+            Self::Nor(kind) => *kind,
+            Self::Io(_) => NorFlashErrorKind::Other,
+        }
+    }
+}
+
+impl fmt::Display for FileFlashError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Nor(kind) => write!(f, "{kind}"),
+            Self::Io(kind) => write!(f, "writing the flash image file failed: {kind}"),
+        }
+    }
+}
+
+impl std::error::Error for FileFlashError {}
+
+/// The NOR flash of a simulated token, kept in an image file so the token keeps its data
+/// between runs.
+///
+/// The bytes live in memory; every write and erase is written through to the file at once
+/// (so a killed simulator loses nothing the token had written), and [`flush`](Self::flush)
+/// makes it durable. The file is locked for as long as the `FileFlash` lives, so two
+/// simulators cannot share one token.
+#[derive(Debug)]
+pub struct FileFlash {
+    file: File,
+    path: PathBuf,
+    bytes: Vec<u8>,
+}
+
+impl FileFlash {
+    /// Creates a blank (fully erased) image of `pages` 4 KiB pages at `path`; refuses to touch
+    /// a file that already exists.
+    pub fn create(path: impl AsRef<Path>, pages: u32) -> Result<Self, ImageError> {
+        let path = path.as_ref();
+        if pages == 0 || pages > MAX_PAGES {
+            return Err(ImageError::new(path, ImageErrorKind::PageCount(pages)));
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|error| match error.kind() {
+                io::ErrorKind::AlreadyExists => {
+                    ImageError::new(path, ImageErrorKind::AlreadyExists)
+                }
+                _ => ImageError::new(path, ImageErrorKind::Io(error)),
+            })?;
+        lock(&file, path)?;
+        let bytes = vec![0xFF; pages as usize * PAGE_SIZE];
+        let written = file
+            .write_all_at(&header(pages), 0)
+            .and_then(|()| file.write_all_at(&bytes, HEADER_LEN as u64))
+            .and_then(|()| file.sync_all());
+        if let Err(error) = written {
+            // The half-written file is ours and useless; if removing it fails too, the error
+            // the caller needs is still the first one.
+            let _ = fs::remove_file(path);
+            return Err(ImageError::new(path, ImageErrorKind::Io(error)));
+        }
+        Ok(Self {
+            file,
+            path: path.to_path_buf(),
+            bytes,
+        })
+    }
+
+    /// Opens the image at `path` after checking its header and size; a file that is not a
+    /// complete, intact ukey image is refused with the reason and left untouched.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, ImageError> {
+        let path = path.as_ref();
+        let io_error = |error| ImageError::new(path, ImageErrorKind::Io(error));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(io_error)?;
+        lock(&file, path)?;
+        let found = file.metadata().map_err(io_error)?.len();
+
+        let mut header = [0; HEADER_LEN];
+        let available = &mut header[..found.min(HEADER_LEN as u64) as usize];
+        file.read_exact_at(available, 0).map_err(io_error)?;
+        let pages = check_header(available, found).map_err(|kind| ImageError::new(path, kind))?;
+
+        let mut bytes = vec![0; pages as usize * PAGE_SIZE];
+        file.read_exact_at(&mut bytes, HEADER_LEN as u64)
+            .map_err(io_error)?;
+        Ok(Self {
+            file,
+            path: path.to_path_buf(),
+            bytes,
+        })
+    }
+
+    /// Opens the image at `path`, or creates a blank one of `pages` pages if there is no file
+    /// there. An existing image keeps its own page count.
+    pub fn open_or_create(path: impl AsRef<Path>, pages: u32) -> Result<Self, ImageError> {
+        let path = path.as_ref();
+        match Self::create(path, pages) {
+            Err(error) if matches!(error.kind, ImageErrorKind::AlreadyExists) => Self::open(path),
+            created => created,
+        }
+    }
+
+    /// Makes every write and erase so far durable on disk (`fsync` of the data).
+    pub fn flush(&mut self) -> Result<(), ImageError> {
+        self.file
+            .sync_data()
+            .map_err(|error| ImageError::new(&self.path, ImageErrorKind::Io(error)))
+    }
+
+    /// Writes bytes of the in-memory flash through to the file.
+    fn write_through(&self, range: std::ops::Range<usize>) -> Result<(), FileFlashError> {
+        self.file
+            .write_all_at(
+                &self.bytes[range.clone()],
+                (HEADER_LEN + range.start) as u64,
+            )
+            .map_err(|error| FileFlashError::Io(error.kind()))
+    }
+}
+
+/// Takes the exclusive advisory lock that keeps a second process off the image.
+fn lock(file: &File, path: &Path) -> Result<(), ImageError> {
+    file.try_lock().map_err(|error| match error {
+        TryLockError::WouldBlock => ImageError::new(path, ImageErrorKind::Locked),
+        TryLockError::Error(error) => ImageError::new(path, ImageErrorKind::Io(error)),
+    })
+}
+
+/// The header of an image of `pages` pages.
+fn header(pages: u32) -> [u8; HEADER_LEN] {
+    let mut header = [0; HEADER_LEN];
+    header[..8].copy_from_slice(&MAGIC);
+    header[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    header[12..16].copy_from_slice(&(PAGE_SIZE as u32).to_le_bytes());
+    header[16..20].copy_from_slice(&pages.to_le_bytes());
+    let checksum = crc32(&header[..CHECKED_LEN]);
+    header[CHECKED_LEN..].copy_from_slice(&checksum.to_le_bytes());
+    header
+}
+
+/// Checks the start of an image file (`start`, at most a header long) against the file's
+/// length `found`; gives the page count.
+fn check_header(start: &[u8], found: u64) -> Result<u32, ImageErrorKind> {
+    let magic_len = start.len().min(MAGIC.len());
+    if start[..magic_len] != MAGIC[..magic_len] {
+        return Err(ImageErrorKind::NotAnImage);
+    }
+    let Ok(header) = <[u8; HEADER_LEN]>::try_from(start) else {
+        return Err(ImageErrorKind::Truncated {
+            expected: HEADER_LEN as u64,
+            found,
+        });
+    };
+    let field = |at: usize| {
+        u32::from_le_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
+    let (version, page_size, pages, checksum) = (field(8), field(12), field(16), field(20));
+    if version != VERSION {
+        return Err(ImageErrorKind::UnsupportedVersion(version));
+    }
+    if checksum != crc32(&header[..CHECKED_LEN]) {
+        return Err(ImageErrorKind::CorruptHeader);
+    }
+    if page_size as usize != PAGE_SIZE || pages == 0 || pages > MAX_PAGES {
+        return Err(ImageErrorKind::UnsupportedGeometry { page_size, pages });
+    }
+    let expected = HEADER_LEN as u64 + u64::from(pages) * PAGE_SIZE as u64;
+    if found < expected {
+        return Err(ImageErrorKind::Truncated { expected, found });
+    }
+    if found > expected {
+        return Err(ImageErrorKind::TrailingBytes { expected, found });
+    }
+    Ok(pages)
+}
+
+/// CRC-32 as in zlib and PNG (reflected polynomial 0xEDB88320), bit by bit: the header is tiny.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = u32::MAX;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            let mask = (crc & 1).wrapping_neg();
+            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
+        }
+    }
+    !crc
+}
+
+impl ErrorType for FileFlash {
+    type Error = FileFlashError;
+}
+
+impl ReadNorFlash for FileFlash {
+    const READ_SIZE: usize = READ_SIZE;
+
+    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
+        read_image(&self.bytes, offset, bytes).map_err(FileFlashError::Nor)
+    }
+
+    fn capacity(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+impl NorFlash for FileFlash {
+    const WRITE_SIZE: usize = WRITE_SIZE;
+    const ERASE_SIZE: usize = PAGE_SIZE;
+
+    fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
+        let range = erase_image(&mut self.bytes, from, to).map_err(FileFlashError::Nor)?;
+        self.write_through(range)
+    }
+
+    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
+        let range = write_image(&mut self.bytes, offset, bytes).map_err(FileFlashError::Nor)?;
+        self.write_through(range)
+    }
+}
+
+impl MultiwriteNorFlash for FileFlash {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh directory under the system temp dir, removed when dropped.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("ukey-file-flash-{}-{name}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+
+        fn image(&self) -> PathBuf {
+            self.0.join("token.img")
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Cuts or extends (with zeros) the file at `path` to `len` bytes.
+    fn set_len(path: &Path, len: u64) {
+        File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_len(len)
+            .unwrap();
+    }
+
+    /// Opens `path`, expects a refusal, and checks the file was left byte for byte as it was.
+    fn refused(path: &Path) -> ImageError {
+        let before = fs::read(path).unwrap();
+        let error = FileFlash::open(path).unwrap_err();
+        assert_eq!(
+            fs::read(path).unwrap(),
+            before,
+            "a refused open changed the file"
+        );
+        assert!(error.to_string().contains(&path.display().to_string()));
+        error
+    }
+
+    #[test]
+    fn crc32_matches_the_standard_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn create_then_open_round_trip() {
+        let dir = TempDir::new("round-trip");
+        let path = dir.image();
+        let mut flash = FileFlash::create(&path, 3).unwrap();
+        assert_eq!(flash.capacity(), 3 * PAGE_SIZE);
+        assert_eq!(
+            fs::metadata(&path).unwrap().len(),
+            (HEADER_LEN + 3 * PAGE_SIZE) as u64
+        );
+        flash.write(8, &[1, 2, 3, 4, 5, 6, 7, 8]).unwrap();
+        flash
+            .write(8, &[0xFF, 0xFF, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+            .unwrap();
+        flash.write(PAGE_SIZE as u32, &[0; 4]).unwrap();
+        flash.erase(PAGE_SIZE as u32, 2 * PAGE_SIZE as u32).unwrap();
+        flash.write(2 * PAGE_SIZE as u32 + 4, &[9; 4]).unwrap();
+        assert_eq!(
+            flash.write(2, &[0; 4]),
+            Err(FileFlashError::Nor(NorFlashErrorKind::NotAligned))
+        );
+        flash.flush().unwrap();
+        let expected = flash.bytes.clone();
+        drop(flash);
+
+        // Every write went through to the file, without waiting for a flush.
+        let file = fs::read(&path).unwrap();
+        assert_eq!(&file[..HEADER_LEN], &header(3));
+        assert_eq!(&file[HEADER_LEN..], &expected[..]);
+
+        let mut flash = FileFlash::open(&path).unwrap();
+        let mut bytes = [0; 8];
+        flash.read(8, &mut bytes).unwrap();
+        assert_eq!(bytes, [1, 2, 0, 4, 5, 6, 7, 8]);
+        flash.read(PAGE_SIZE as u32, &mut bytes).unwrap();
+        assert_eq!(bytes, [0xFF; 8]);
+        flash.read(2 * PAGE_SIZE as u32, &mut bytes).unwrap();
+        assert_eq!(bytes, [0xFF, 0xFF, 0xFF, 0xFF, 9, 9, 9, 9]);
+        assert_eq!(flash.bytes, expected);
+    }
+
+    #[test]
+    fn create_refuses_an_existing_file_and_bad_page_counts() {
+        let dir = TempDir::new("create");
+        let path = dir.image();
+        fs::write(&path, b"precious").unwrap();
+        let error = FileFlash::create(&path, 4).unwrap_err();
+        assert!(matches!(error.kind(), ImageErrorKind::AlreadyExists));
+        assert_eq!(fs::read(&path).unwrap(), b"precious");
+
+        let other = dir.0.join("other.img");
+        for pages in [0, MAX_PAGES + 1] {
+            let error = FileFlash::create(&other, pages).unwrap_err();
+            assert!(matches!(error.kind(), ImageErrorKind::PageCount(p) if *p == pages));
+            assert!(!other.exists());
+        }
+    }
+
+    #[test]
+    fn open_or_create_creates_once_then_opens() {
+        let dir = TempDir::new("open-or-create");
+        let path = dir.image();
+        let mut flash = FileFlash::open_or_create(&path, 2).unwrap();
+        flash.write(0, &[7; 4]).unwrap();
+        drop(flash);
+        let mut flash = FileFlash::open_or_create(&path, 5).unwrap();
+        assert_eq!(flash.capacity(), 2 * PAGE_SIZE);
+        let mut bytes = [0; 4];
+        flash.read(0, &mut bytes).unwrap();
+        assert_eq!(bytes, [7; 4]);
+    }
+
+    #[test]
+    fn a_second_open_is_refused_while_locked() {
+        let dir = TempDir::new("locked");
+        let path = dir.image();
+        let first = FileFlash::create(&path, 1).unwrap();
+        assert!(matches!(refused(&path).kind(), ImageErrorKind::Locked));
+        assert!(matches!(
+            FileFlash::open_or_create(&path, 1).unwrap_err().kind(),
+            ImageErrorKind::Locked
+        ));
+        drop(first);
+        let second = FileFlash::open(&path).unwrap();
+        assert!(matches!(refused(&path).kind(), ImageErrorKind::Locked));
+        drop(second);
+    }
+
+    #[test]
+    fn an_image_of_the_wrong_size_is_refused() {
+        let dir = TempDir::new("size");
+        let path = dir.image();
+        drop(FileFlash::create(&path, 2).unwrap());
+        let full = (HEADER_LEN + 2 * PAGE_SIZE) as u64;
+        set_len(&path, full + 1);
+        assert!(matches!(
+            refused(&path).kind(),
+            ImageErrorKind::TrailingBytes { expected, found } if *expected == full && *found == full + 1
+        ));
+        set_len(&path, full - 100);
+        assert!(matches!(
+            refused(&path).kind(),
+            ImageErrorKind::Truncated { expected, found } if *expected == full && *found == full - 100
+        ));
+        // Down to a part of the header, then nothing.
+        for len in [HEADER_LEN as u64 - 1, 8, 5, 0] {
+            set_len(&path, len);
+            assert!(matches!(
+                refused(&path).kind(),
+                ImageErrorKind::Truncated { .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn a_foreign_file_is_refused() {
+        let dir = TempDir::new("foreign");
+        let path = dir.image();
+        fs::write(&path, b"#!/bin/sh\necho not a token image\n").unwrap();
+        assert!(matches!(refused(&path).kind(), ImageErrorKind::NotAnImage));
+        fs::write(&path, b"UKEY").unwrap();
+        assert!(matches!(
+            refused(&path).kind(),
+            ImageErrorKind::Truncated { .. }
+        ));
+        fs::write(&path, b"UKEYflsh and more").unwrap();
+        assert!(matches!(refused(&path).kind(), ImageErrorKind::NotAnImage));
+    }
+
+    #[test]
+    fn a_corrupt_header_is_refused() {
+        let dir = TempDir::new("corrupt");
+        let path = dir.image();
+        drop(FileFlash::create(&path, 2).unwrap());
+        let good = fs::read(&path).unwrap();
+        for at in [12, 16, 19, 20, 23] {
+            let mut bad = good.clone();
+            bad[at] ^= 0x04;
+            fs::write(&path, &bad).unwrap();
+            assert!(
+                matches!(refused(&path).kind(), ImageErrorKind::CorruptHeader),
+                "byte {at}"
+            );
+        }
+
+        let mut bad = good.clone();
+        bad[8] = 2;
+        fs::write(&path, &bad).unwrap();
+        assert!(matches!(
+            refused(&path).kind(),
+            ImageErrorKind::UnsupportedVersion(2)
+        ));
+    }
+
+    #[test]
+    fn a_header_for_another_geometry_is_refused() {
+        let dir = TempDir::new("geometry");
+        let path = dir.image();
+        let mut image = header(0).to_vec();
+        fs::write(&path, &image).unwrap();
+        assert!(matches!(
+            refused(&path).kind(),
+            ImageErrorKind::UnsupportedGeometry { pages: 0, .. }
+        ));
+
+        image = header(1).to_vec();
+        image[12..16].copy_from_slice(&2048u32.to_le_bytes());
+        let checksum = crc32(&image[..CHECKED_LEN]);
+        image[CHECKED_LEN..].copy_from_slice(&checksum.to_le_bytes());
+        image.resize(HEADER_LEN + 2048, 0xFF);
+        fs::write(&path, &image).unwrap();
+        assert!(matches!(
+            refused(&path).kind(),
+            ImageErrorKind::UnsupportedGeometry {
+                page_size: 2048,
+                pages: 1
+            }
+        ));
+    }
+
+    #[test]
+    fn a_missing_file_is_an_io_error() {
+        let dir = TempDir::new("missing");
+        let error = FileFlash::open(dir.image()).unwrap_err();
+        assert!(
+            matches!(error.kind(), ImageErrorKind::Io(e) if e.kind() == io::ErrorKind::NotFound)
+        );
+        assert!(std::error::Error::source(&error).is_some());
+    }
+}
