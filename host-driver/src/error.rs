@@ -132,6 +132,14 @@ impl Error {
         }
     }
 
+    /// Builds [`Error::Io`].
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
     /// The error a status word means for `command`, outside PIN handling.
     pub(crate) fn from_status(command: &'static str, sw: StatusWord) -> Self {
         match sw {

@@ -17,6 +17,8 @@ mod status;
 mod tlv;
 mod token;
 mod transport;
+pub mod uscc;
+pub mod x509;
 
 pub use error::{Error, Result};
 pub use keys::{DEFAULT_SIGNER_ID, PublicKey, sm2_z};
