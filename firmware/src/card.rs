@@ -1,9 +1,17 @@
-//! The card: what a link talks to.
+//! The card: what a link talks to. This is the APDU layer: it parses lengths, gathers
+//! chained commands, splits long responses into `61 xx` parts for GET RESPONSE, and hands
+//! each whole command to [`crate::command`].
 
-use embedded_storage::nor_flash::NorFlash;
+use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 use rand_core::CryptoRng;
 
+use crate::apdu::{CLA_CHAINING, CommandApdu, MAX_COMMAND_DATA, MAX_RESPONSE_DATA, Reply, Status};
+use crate::command::{self, Command};
+use crate::context::Context;
 use crate::profile::Profile;
+
+/// INS of GET RESPONSE.
+const GET_RESPONSE: u8 = 0xC0;
 
 /// Why a token could not be opened from its flash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,42 +20,181 @@ pub enum OpenError {
     Profile(crate::ProfileError),
     /// The flash is smaller than the store needs or not page-aligned.
     FlashGeometry,
-    /// The flash holds records the store cannot make sense of.
+    /// The flash holds records this firmware did not write.
     Corrupted,
     /// The flash driver reported an error.
     Flash,
 }
 
-/// A ukey token: the applet over its store. One per physical (or virtual) token.
-pub struct Card<F: NorFlash, R: CryptoRng> {
-    flash: F,
-    rng: R,
-    response: [u8; 2],
+impl core::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Profile(e) => write!(f, "the token profile is invalid: {e:?}"),
+            Self::FlashGeometry => {
+                f.write_str("the flash is too small or not made of whole 4 KiB pages")
+            }
+            Self::Corrupted => f.write_str("the flash holds records that are not a ukey token's"),
+            Self::Flash => f.write_str("the flash reported an error"),
+        }
+    }
 }
 
-impl<F: NorFlash, R: CryptoRng> Card<F, R> {
-    /// Opens the token kept in `flash`; a blank flash is made into a new token from `profile`.
+#[cfg(feature = "std")]
+impl std::error::Error for OpenError {}
+
+/// A command chain being gathered (ISO 7816-4, 5.3.3).
+struct Chain {
+    /// INS, P1, P2 of the chain in progress, if any.
+    header: Option<[u8; 3]>,
+    len: usize,
+    buf: [u8; MAX_COMMAND_DATA],
+}
+
+/// The response of the last command and how much of it the host has taken.
+struct Response {
+    /// Response data, with two spare bytes where the status word is written after a part.
+    buf: [u8; MAX_RESPONSE_DATA + 2],
+    len: usize,
+    sent: usize,
+    /// The two data bytes a part's status word covers, put back before the next part.
+    covered: Option<(usize, [u8; 2])>,
+    status: [u8; 2],
+}
+
+impl Response {
+    fn clear(&mut self) {
+        self.len = 0;
+        self.sent = 0;
+        self.covered = None;
+    }
+
+    fn status_only(&mut self, status: Status) -> &[u8] {
+        self.status = status.to_bytes();
+        &self.status
+    }
+
+    /// The next part of at most `le` bytes, followed by `61 xx` or `90 00`.
+    fn next_part(&mut self, le: usize) -> &[u8] {
+        if let Some((at, bytes)) = self.covered.take() {
+            self.buf[at..at + 2].copy_from_slice(&bytes);
+        }
+        let start = self.sent;
+        let remaining = self.len - start;
+        let end = start + remaining.min(le);
+        let left = self.len - end;
+        self.covered = Some((end, [self.buf[end], self.buf[end + 1]]));
+        let status = match left {
+            0 => Status::Success,
+            // ISO 7816-4, 5.1.3: `61 00` says 256 bytes or more are waiting.
+            n => Status::MoreData(if n >= 256 { 0 } else { n as u8 }),
+        };
+        self.buf[end..end + 2].copy_from_slice(&status.to_bytes());
+        self.sent = end;
+        if left == 0 {
+            self.len = 0;
+            self.sent = 0;
+            self.covered = None;
+        }
+        &self.buf[start..end + 2]
+    }
+}
+
+/// A ukey token: the applet over its store. One per physical (or virtual) token.
+pub struct Card<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> {
+    ctx: Context<F, R>,
+    chain: Chain,
+    response: Response,
+}
+
+impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Card<F, R> {
+    /// Opens the token kept in `flash`; a blank flash is made into a new token from
+    /// `profile` (a token already made keeps its own factory settings).
     pub fn open(flash: F, rng: R, profile: &Profile) -> Result<Self, OpenError> {
-        profile.validate().map_err(OpenError::Profile)?;
         Ok(Self {
-            flash,
-            rng,
-            response: [0x6D, 0x00],
+            ctx: Context::open(flash, rng, profile)?,
+            chain: Chain {
+                header: None,
+                len: 0,
+                buf: [0; MAX_COMMAND_DATA],
+            },
+            response: Response {
+                buf: [0; MAX_RESPONSE_DATA + 2],
+                len: 0,
+                sent: 0,
+                covered: None,
+                status: [0; 2],
+            },
         })
     }
 
     /// Power on, power off or warm reset: forgets the security state (PIN verified,
-    /// management key authenticated) and any half-finished chain. Stored data is kept.
-    pub fn reset(&mut self) {}
+    /// management key authenticated), any half-gathered chain and any unread response.
+    /// Stored data is kept.
+    pub fn reset(&mut self) {
+        self.ctx.volatile = Default::default();
+        self.chain.header = None;
+        self.response.clear();
+    }
 
     /// Handles one command APDU and returns the response: data, then SW1 SW2.
-    pub fn process(&mut self, _command: &[u8]) -> &[u8] {
-        let _ = &mut self.rng;
-        &self.response
+    pub fn process(&mut self, command: &[u8]) -> &[u8] {
+        let apdu = match CommandApdu::parse(command) {
+            Ok(apdu) => apdu,
+            Err(status) => return self.response.status_only(status),
+        };
+        if apdu.cla & !CLA_CHAINING != 0 {
+            return self.response.status_only(Status::ClaNotSupported);
+        }
+        if apdu.ins == GET_RESPONSE && !apdu.is_chained() {
+            return self.get_response(&apdu);
+        }
+        self.response.clear();
+        let header = [apdu.ins, apdu.p1, apdu.p2];
+        if self.chain.header != Some(header) {
+            self.chain.header = None;
+            self.chain.len = 0;
+        }
+        let data = if apdu.is_chained() || self.chain.header.is_some() {
+            let end = self.chain.len + apdu.data.len();
+            let Some(target) = self.chain.buf.get_mut(self.chain.len..end) else {
+                self.chain.header = None;
+                return self.response.status_only(Status::NotEnoughMemory);
+            };
+            target.copy_from_slice(apdu.data);
+            self.chain.len = end;
+            if apdu.is_chained() {
+                self.chain.header = Some(header);
+                return self.response.status_only(Status::Success);
+            }
+            self.chain.header = None;
+            &self.chain.buf[..end]
+        } else {
+            apdu.data
+        };
+        let mut reply = Reply::new(&mut self.response.buf[..MAX_RESPONSE_DATA]);
+        let result = Command::parse(&apdu, data)
+            .and_then(|cmd| command::run(&mut self.ctx, cmd, &mut reply));
+        match result {
+            Ok(()) => {
+                self.response.len = reply.len();
+                self.response.next_part(apdu.le)
+            }
+            Err(status) => self.response.status_only(status),
+        }
+    }
+
+    fn get_response(&mut self, apdu: &CommandApdu<'_>) -> &[u8] {
+        if (apdu.p1, apdu.p2) != (0, 0) {
+            return self.response.status_only(Status::WrongP1P2);
+        }
+        if self.response.len == 0 {
+            return self.response.status_only(Status::ConditionsNotSatisfied);
+        }
+        self.response.next_part(apdu.le)
     }
 
     /// Gives the flash back, as when the token is unplugged.
     pub fn into_flash(self) -> F {
-        self.flash
+        self.ctx.into_flash()
     }
 }

@@ -2,7 +2,7 @@
 //! the project's `card-edge.md`.
 //!
 //! The applet is `no_std` and allocation-free. A platform gives it two things: a NOR flash
-//! (`embedded_storage::nor_flash::NorFlash`) for the power-fail-safe store, and a
+//! (`embedded_storage::nor_flash::{NorFlash, MultiwriteNorFlash}`) for the power-fail-safe store, and a
 //! cryptographic RNG (`rand_core::CryptoRng`). Everything else (the USB CCID class, a vpcd
 //! socket, a UART) lives outside and hands APDUs to [`Card::process`].
 //!
@@ -14,9 +14,18 @@
 #![cfg_attr(not(any(feature = "std", test)), no_std)]
 #![forbid(unsafe_code)]
 
+mod apdu;
 mod card;
+mod command;
+mod context;
+mod crypto;
+pub mod flash;
 mod profile;
+mod state;
+mod store;
+mod tlv;
 
+pub use apdu::{MAX_COMMAND_DATA, MAX_RESPONSE_DATA};
 pub use card::{Card, OpenError};
 pub use profile::{ManagementKey, ManagementKeyAlgorithm, Profile, ProfileError};
 

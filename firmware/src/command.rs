@@ -1,0 +1,202 @@
+//! Commands of the card edge: parsing an APDU into a [`Command`], and dispatch to the
+//! handler of its family.
+//!
+//! Parsing checks only INS, P1 and P2; each handler checks its own data. GET RESPONSE and
+//! chaining belong to the APDU layer ([`crate::card`]) and never reach this module.
+
+mod auth;
+mod data;
+mod key;
+mod management;
+mod pin;
+mod select;
+
+use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
+use rand_core::CryptoRng;
+
+use crate::apdu::{CommandApdu, Reply, Status};
+use crate::context::Context;
+use crate::crypto::ecc::KeyAlgorithm;
+use crate::profile::ManagementKeyAlgorithm;
+use crate::state::Slot;
+
+/// PIN key reference.
+pub const PIN_REFERENCE: u8 = 0x80;
+/// PUK key reference.
+pub const PUK_REFERENCE: u8 = 0x81;
+/// Management key reference.
+pub const MANAGEMENT_REFERENCE: u8 = 0x9B;
+
+/// Which secret a PIN-family command addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretRef {
+    /// Key reference 80.
+    Pin,
+    /// Key reference 81.
+    Puk,
+}
+
+/// A command, parsed from INS, P1 and P2; the data is checked by its handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command<'a> {
+    /// SELECT by AID (`A4 04 00`).
+    Select { aid: &'a [u8] },
+    /// VERIFY the PIN (`20 00 80`), or ask its state when `pin` is empty.
+    Verify { pin: &'a [u8] },
+    /// VERIFY with P1 `FF`: forget that the PIN was verified.
+    VerifyReset,
+    /// CHANGE REFERENCE DATA (`24 00 80|81`).
+    ChangeReference { secret: SecretRef, data: &'a [u8] },
+    /// RESET RETRY COUNTER (`2C 00 80`).
+    ResetRetryCounter { data: &'a [u8] },
+    /// GET DATA (`CB 3F FF`).
+    GetData { data: &'a [u8] },
+    /// PUT DATA (`DB 3F FF`).
+    PutData { data: &'a [u8] },
+    /// GENERATE ASYMMETRIC KEY PAIR (`47 00 slot`).
+    Generate { slot: Slot, data: &'a [u8] },
+    /// GENERAL AUTHENTICATE with a slot key: sign (`87 alg slot`).
+    Sign {
+        algorithm: KeyAlgorithm,
+        slot: Slot,
+        data: &'a [u8],
+    },
+    /// GENERAL AUTHENTICATE with the management key (`87 alg 9B`).
+    Authenticate {
+        algorithm: ManagementKeyAlgorithm,
+        data: &'a [u8],
+    },
+    /// GET VERSION (`FD 00 00`).
+    GetVersion,
+    /// GET SERIAL (`F8 00 00`).
+    GetSerial,
+    /// GET METADATA (`F7 00 ref`).
+    GetMetadata { reference: u8 },
+    /// SET MANAGEMENT KEY (`FF FF FF|FE`).
+    SetManagementKey { data: &'a [u8] },
+    /// SET PIN RETRIES (`FA pin puk`).
+    SetPinRetries { pin_tries: u8, puk_tries: u8 },
+    /// RESET (`FB 00 00`).
+    Reset,
+}
+
+impl<'a> Command<'a> {
+    /// Parses `apdu` (CLA already checked; `data` is the whole, dechained data).
+    pub fn parse(apdu: &CommandApdu<'_>, data: &'a [u8]) -> Result<Self, Status> {
+        let p1p2 = (apdu.p1, apdu.p2);
+        let cmd = match apdu.ins {
+            0xA4 => match p1p2 {
+                (0x04, 0x00) => Self::Select { aid: data },
+                _ => return Err(Status::WrongP1P2),
+            },
+            0x20 => match p1p2 {
+                (0x00, PIN_REFERENCE) => Self::Verify { pin: data },
+                (0xFF, PIN_REFERENCE) if data.is_empty() => Self::VerifyReset,
+                (0xFF, PIN_REFERENCE) => return Err(Status::WrongLength),
+                _ => return Err(Status::WrongP1P2),
+            },
+            0x24 => match p1p2 {
+                (0x00, PIN_REFERENCE) => Self::ChangeReference {
+                    secret: SecretRef::Pin,
+                    data,
+                },
+                (0x00, PUK_REFERENCE) => Self::ChangeReference {
+                    secret: SecretRef::Puk,
+                    data,
+                },
+                _ => return Err(Status::WrongP1P2),
+            },
+            0x2C => match p1p2 {
+                (0x00, PIN_REFERENCE) => Self::ResetRetryCounter { data },
+                _ => return Err(Status::WrongP1P2),
+            },
+            0xCB => match p1p2 {
+                (0x3F, 0xFF) => Self::GetData { data },
+                _ => return Err(Status::WrongP1P2),
+            },
+            0xDB => match p1p2 {
+                (0x3F, 0xFF) => Self::PutData { data },
+                _ => return Err(Status::WrongP1P2),
+            },
+            0x47 => match (apdu.p1, Slot::from_reference(apdu.p2)) {
+                (0x00, Some(slot)) => Self::Generate { slot, data },
+                _ => return Err(Status::WrongP1P2),
+            },
+            0x87 => Self::parse_general_authenticate(apdu.p1, apdu.p2, data)?,
+            0xFD => Self::without_parameters(p1p2, Self::GetVersion)?,
+            0xF8 => Self::without_parameters(p1p2, Self::GetSerial)?,
+            0xF7 => match apdu.p1 {
+                0x00 => Self::GetMetadata { reference: apdu.p2 },
+                _ => return Err(Status::WrongP1P2),
+            },
+            0xFF => match p1p2 {
+                (0xFF, 0xFF | 0xFE) => Self::SetManagementKey { data },
+                _ => return Err(Status::WrongP1P2),
+            },
+            0xFA => Self::SetPinRetries {
+                pin_tries: apdu.p1,
+                puk_tries: apdu.p2,
+            },
+            0xFB => Self::without_parameters(p1p2, Self::Reset)?,
+            _ => return Err(Status::InsNotSupported),
+        };
+        Ok(cmd)
+    }
+
+    fn without_parameters(p1p2: (u8, u8), cmd: Self) -> Result<Self, Status> {
+        match p1p2 {
+            (0, 0) => Ok(cmd),
+            _ => Err(Status::WrongP1P2),
+        }
+    }
+
+    fn parse_general_authenticate(p1: u8, p2: u8, data: &'a [u8]) -> Result<Self, Status> {
+        if p2 == MANAGEMENT_REFERENCE {
+            let algorithm = ManagementKeyAlgorithm::from_id(p1).ok_or(Status::WrongP1P2)?;
+            return Ok(Self::Authenticate { algorithm, data });
+        }
+        match (KeyAlgorithm::from_id(p1), Slot::from_reference(p2)) {
+            (Some(algorithm), Some(slot)) => Ok(Self::Sign {
+                algorithm,
+                slot,
+                data,
+            }),
+            _ => Err(Status::WrongP1P2),
+        }
+    }
+}
+
+/// Runs `cmd`, writing its response data into `reply`.
+pub fn run<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
+    ctx: &mut Context<F, R>,
+    cmd: Command<'_>,
+    reply: &mut Reply<'_>,
+) -> Result<(), Status> {
+    match cmd {
+        Command::Select { aid } => select::select(aid, reply),
+        Command::Verify { pin } => pin::verify(ctx, pin),
+        Command::VerifyReset => pin::forget(ctx),
+        Command::ChangeReference { secret, data } => pin::change(ctx, secret, data),
+        Command::ResetRetryCounter { data } => pin::unblock(ctx, data),
+        Command::GetData { data } => data::get(ctx, data, reply),
+        Command::PutData { data } => data::put(ctx, data),
+        Command::Generate { slot, data } => key::generate(ctx, slot, data, reply),
+        Command::Sign {
+            algorithm,
+            slot,
+            data,
+        } => key::sign(ctx, algorithm, slot, data, reply),
+        Command::Authenticate { algorithm, data } => {
+            auth::authenticate(ctx, algorithm, data, reply)
+        }
+        Command::GetVersion => management::version(reply),
+        Command::GetSerial => management::serial(ctx, reply),
+        Command::GetMetadata { reference } => key::metadata(ctx, reference, reply),
+        Command::SetManagementKey { data } => auth::set_management_key(ctx, data),
+        Command::SetPinRetries {
+            pin_tries,
+            puk_tries,
+        } => management::set_pin_retries(ctx, pin_tries, puk_tries),
+        Command::Reset => management::reset(ctx),
+    }
+}

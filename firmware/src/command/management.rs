@@ -1,0 +1,63 @@
+//! Token management: GET VERSION, GET SERIAL, SET PIN RETRIES and RESET (the YubiKey
+//! extensions the card edge adopts).
+
+use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
+use rand_core::CryptoRng;
+
+use crate::apdu::{Reply, Status};
+use crate::context::Context;
+use crate::crypto::pin;
+use crate::state::{PinState, Volatile};
+
+/// The version GET VERSION answers. Its major number is 5 so that yubico-piv-tool asks for
+/// the serial and the metadata; it is the card edge's version, not the firmware's.
+const CARD_EDGE_VERSION: [u8; 3] = [5, 4, 0];
+
+/// GET VERSION.
+pub fn version(reply: &mut Reply<'_>) -> Result<(), Status> {
+    reply.push(&CARD_EDGE_VERSION)
+}
+
+/// GET SERIAL: four bytes, big-endian.
+pub fn serial<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
+    ctx: &mut Context<F, R>,
+    reply: &mut Reply<'_>,
+) -> Result<(), Status> {
+    reply.push(&ctx.factory.profile.serial.to_be_bytes())
+}
+
+/// SET PIN RETRIES: new limits, and PIN and PUK back to their factory values. Needs the
+/// management key and the PIN.
+pub fn set_pin_retries<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
+    ctx: &mut Context<F, R>,
+    pin_tries: u8,
+    puk_tries: u8,
+) -> Result<(), Status> {
+    if !ctx.volatile.management_authenticated || !ctx.volatile.pin_verified {
+        return Err(Status::SecurityStatusNotSatisfied);
+    }
+    if !(1..=15).contains(&pin_tries) || !(1..=15).contains(&puk_tries) {
+        return Err(Status::WrongP1P2);
+    }
+    let (pin_salt, puk_salt) = (ctx.salt(), ctx.salt());
+    let profile = &ctx.factory.profile;
+    let mut security = ctx.security().clone();
+    security.pin = PinState::new(pin_salt, &pin::pad(&profile.pin), pin_tries, true);
+    security.puk = PinState::new(puk_salt, &pin::pad(&profile.puk), puk_tries, true);
+    ctx.save_security(security)?;
+    ctx.volatile.pin_verified = false;
+    ctx.volatile.pin_fresh = false;
+    Ok(())
+}
+
+/// RESET: back to the factory state, only once PIN and PUK are both blocked.
+pub fn reset<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
+    ctx: &mut Context<F, R>,
+) -> Result<(), Status> {
+    let security = ctx.security();
+    if !security.pin.is_blocked() || !security.puk.is_blocked() {
+        return Err(Status::ConditionsNotSatisfied);
+    }
+    ctx.volatile = Volatile::default();
+    ctx.factory_reset()
+}

@@ -1,0 +1,126 @@
+//! VERIFY, CHANGE REFERENCE DATA and RESET RETRY COUNTER (SP 800-73-4 part 2, 3.2.1–3.2.3).
+//!
+//! A wrong value costs its try before the comparison: the lowered counter is stored first,
+//! so cutting power during the command never yields a free guess.
+
+use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
+use rand_core::CryptoRng;
+
+use super::SecretRef;
+use crate::apdu::Status;
+use crate::context::Context;
+use crate::crypto::pin::{self, PADDED_LEN};
+use crate::state::{PinState, Security};
+
+fn state_mut(security: &mut Security, which: SecretRef) -> &mut PinState {
+    match which {
+        SecretRef::Pin => &mut security.pin,
+        SecretRef::Puk => &mut security.puk,
+    }
+}
+
+/// Spends one try of `which`, compares `candidate`, and on a match restores the counter.
+/// `on_match` may change the security record further; it is stored in the same write.
+fn check_and_apply<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
+    ctx: &mut Context<F, R>,
+    which: SecretRef,
+    candidate: &[u8],
+    on_match: impl FnOnce(&mut Security, &mut R),
+) -> Result<(), Status> {
+    let mut security = ctx.security().clone();
+    let state = state_mut(&mut security, which);
+    if state.is_blocked() {
+        return Err(Status::Blocked);
+    }
+    state.tries_left -= 1;
+    let (salt, hash, left) = (state.salt, state.hash, state.tries_left);
+    ctx.save_security(security.clone())?;
+    if !pin::matches(&salt, &hash, candidate) {
+        return Err(Status::WrongSecret(left));
+    }
+    let state = state_mut(&mut security, which);
+    state.tries_left = state.tries_max;
+    on_match(&mut security, &mut ctx.rng);
+    ctx.save_security(security)
+}
+
+/// VERIFY: with a PIN, checks it; without data, reports whether the PIN is verified.
+pub fn verify<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
+    ctx: &mut Context<F, R>,
+    candidate: &[u8],
+) -> Result<(), Status> {
+    if candidate.is_empty() {
+        let pin = &ctx.security().pin;
+        return match (ctx.volatile.pin_verified, pin.is_blocked()) {
+            (true, _) => Ok(()),
+            (false, true) => Err(Status::Blocked),
+            (false, false) => Err(Status::WrongSecret(pin.tries_left)),
+        };
+    }
+    if !pin::is_well_formed(candidate) {
+        return Err(Status::IncorrectData);
+    }
+    ctx.volatile.pin_verified = false;
+    ctx.volatile.pin_fresh = false;
+    check_and_apply(ctx, SecretRef::Pin, candidate, |_, _| {})?;
+    ctx.volatile.pin_verified = true;
+    ctx.volatile.pin_fresh = true;
+    Ok(())
+}
+
+/// VERIFY with P1 `FF`: the PIN is no longer verified.
+pub fn forget<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
+    ctx: &mut Context<F, R>,
+) -> Result<(), Status> {
+    ctx.volatile.pin_verified = false;
+    ctx.volatile.pin_fresh = false;
+    Ok(())
+}
+
+/// Splits `old ‖ new` (8 + 8 bytes) and checks both are well-formed.
+fn split_pair(data: &[u8]) -> Result<(&[u8], [u8; PADDED_LEN]), Status> {
+    let (first, second) = data
+        .split_at_checked(PADDED_LEN)
+        .ok_or(Status::IncorrectData)?;
+    let second: [u8; PADDED_LEN] = second.try_into().map_err(|_| Status::IncorrectData)?;
+    if !pin::is_well_formed(first) || !pin::is_well_formed(&second) {
+        return Err(Status::IncorrectData);
+    }
+    Ok((first, second))
+}
+
+/// CHANGE REFERENCE DATA: the holder of the old PIN (or PUK) sets a new one.
+pub fn change<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
+    ctx: &mut Context<F, R>,
+    which: SecretRef,
+    data: &[u8],
+) -> Result<(), Status> {
+    let (old, new) = split_pair(data)?;
+    check_and_apply(ctx, which, old, |security, rng| {
+        let state = state_mut(security, which);
+        let mut salt = [0u8; pin::SALT_LEN];
+        rng.fill_bytes(&mut salt);
+        *state = PinState::new(salt, &new, state.tries_max, false);
+    })?;
+    if which == SecretRef::Pin {
+        ctx.volatile.pin_verified = true;
+        ctx.volatile.pin_fresh = true;
+    }
+    Ok(())
+}
+
+/// RESET RETRY COUNTER: the holder of the PUK sets a new PIN and unblocks it.
+pub fn unblock<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
+    ctx: &mut Context<F, R>,
+    data: &[u8],
+) -> Result<(), Status> {
+    let (puk, new_pin) = split_pair(data)?;
+    ctx.volatile.pin_verified = false;
+    ctx.volatile.pin_fresh = false;
+    check_and_apply(ctx, SecretRef::Puk, puk, |security, rng| {
+        let mut salt = [0u8; pin::SALT_LEN];
+        rng.fill_bytes(&mut salt);
+        let tries = security.pin.tries_max;
+        security.pin = PinState::new(salt, &new_pin, tries, false);
+    })
+}

@@ -1,0 +1,580 @@
+//! What the token remembers: persistent records (kept in the store, mirrored in RAM) and
+//! volatile security state (lost at every power cycle or reset). No command handling here.
+//!
+//! Records and their store keys:
+//! - [`Factory`] (`0x0001`): the profile the token was made with; written once, read by RESET.
+//! - [`Security`] (`0x0002`): PIN, PUK, management key, and the "wipe pending" mark that makes
+//!   RESET atomic (set in the same write that restores the defaults, cleared once every key
+//!   and object record is gone; while set, no key or object is visible).
+//! - [`SlotKey`] (`0x0100 + slot`): one per key slot.
+//! - data objects (`0x0200 + index`, see [`DataObject`]): raw object bytes.
+
+use heapless::Vec;
+
+use crate::crypto::ecc::{KeyAlgorithm, POINT_LEN, SCALAR_LEN};
+use crate::crypto::pin::{self, HASH_LEN, PADDED_LEN, SALT_LEN};
+use crate::profile::{ManagementKey, ManagementKeyAlgorithm, Profile};
+
+/// Largest data object (the value inside `53`): a certificate object of 3,300 bytes of DER
+/// with its `70`, `71` and `FE` wrappers fits.
+pub const MAX_OBJECT: usize = 3328;
+
+/// Store key of the factory record.
+pub const FACTORY_KEY: u16 = 0x0001;
+/// Store key of the security record.
+pub const SECURITY_KEY: u16 = 0x0002;
+
+/// A record that did not decode: the flash holds something this firmware did not write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Malformed;
+
+/// A little cursor over a record's bytes.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], Malformed> {
+        let (head, tail) = self.0.split_at_checked(n).ok_or(Malformed)?;
+        self.0 = tail;
+        Ok(head)
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Malformed> {
+        self.bytes(N)?.try_into().map_err(|_| Malformed)
+    }
+    fn byte(&mut self) -> Result<u8, Malformed> {
+        Ok(self.array::<1>()?[0])
+    }
+    fn flag(&mut self) -> Result<bool, Malformed> {
+        match self.byte()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(Malformed),
+        }
+    }
+    fn end(self) -> Result<(), Malformed> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Malformed)
+        }
+    }
+}
+
+/// A record being encoded; fixed capacity, no allocation.
+type Writer<const N: usize> = Vec<u8, N>;
+
+fn put<const N: usize>(w: &mut Writer<N>, bytes: &[u8]) {
+    // Every record has a fixed maximum size that its capacity is chosen for.
+    let _ = w.extend_from_slice(bytes);
+}
+
+/// A PIN or PUK: salted hash and retry counter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PinState {
+    /// Random salt, renewed with every new value.
+    pub salt: [u8; SALT_LEN],
+    /// `SHA-256(salt ‖ padded value)`.
+    pub hash: [u8; HASH_LEN],
+    /// Tries left; 0 means blocked.
+    pub tries_left: u8,
+    /// Tries after a correct entry.
+    pub tries_max: u8,
+    /// Whether the value is still the factory one.
+    pub is_default: bool,
+}
+
+impl PinState {
+    const LEN: usize = SALT_LEN + HASH_LEN + 3;
+
+    /// A fresh value with a full counter.
+    pub fn new(
+        salt: [u8; SALT_LEN],
+        padded: &[u8; PADDED_LEN],
+        tries: u8,
+        is_default: bool,
+    ) -> Self {
+        Self {
+            salt,
+            hash: pin::hash(&salt, padded),
+            tries_left: tries,
+            tries_max: tries,
+            is_default,
+        }
+    }
+
+    /// Whether the counter is at zero.
+    pub fn is_blocked(&self) -> bool {
+        self.tries_left == 0
+    }
+
+    fn encode<const N: usize>(&self, w: &mut Writer<N>) {
+        put(w, &self.salt);
+        put(w, &self.hash);
+        put(
+            w,
+            &[self.tries_left, self.tries_max, u8::from(self.is_default)],
+        );
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Malformed> {
+        let salt = r.array()?;
+        let hash = r.array()?;
+        let tries_left = r.byte()?;
+        let tries_max = r.byte()?;
+        let is_default = r.flag()?;
+        if tries_max == 0 || tries_max > 15 || tries_left > tries_max {
+            return Err(Malformed);
+        }
+        Ok(Self {
+            salt,
+            hash,
+            tries_left,
+            tries_max,
+            is_default,
+        })
+    }
+}
+
+fn encode_management_key<const N: usize>(key: &ManagementKey, w: &mut Writer<N>) {
+    let mut bytes = [0u8; 32];
+    bytes[..key.key.len()].copy_from_slice(&key.key);
+    put(w, &[key.algorithm.id()]);
+    put(w, &bytes);
+}
+
+fn decode_management_key(r: &mut Reader<'_>) -> Result<ManagementKey, Malformed> {
+    let algorithm = ManagementKeyAlgorithm::from_id(r.byte()?).ok_or(Malformed)?;
+    let bytes = r.bytes(32)?;
+    ManagementKey::new(algorithm, &bytes[..algorithm.key_len()]).ok_or(Malformed)
+}
+
+/// The profile the token was made with, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Factory {
+    /// The profile.
+    pub profile: Profile,
+}
+
+impl Factory {
+    const VERSION: u8 = 1;
+    /// Encoded length.
+    pub const LEN: usize = 1 + 4 + 1 + 32 + 2 * PADDED_LEN + 2 + 33;
+
+    /// The record's bytes.
+    pub fn encode(&self) -> Writer<{ Self::LEN }> {
+        let p = &self.profile;
+        let mut w = Writer::new();
+        let mut label = [0u8; 32];
+        label[..p.label.len()].copy_from_slice(&p.label);
+        put(&mut w, &[Self::VERSION]);
+        put(&mut w, &p.serial.to_be_bytes());
+        put(&mut w, &[p.label.len() as u8]);
+        put(&mut w, &label);
+        put(&mut w, &pin::pad(&p.pin));
+        put(&mut w, &pin::pad(&p.puk));
+        put(&mut w, &[p.pin_tries, p.puk_tries]);
+        encode_management_key(&p.management_key, &mut w);
+        w
+    }
+
+    /// Reads a record written by [`Factory::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, Malformed> {
+        let mut r = Reader(bytes);
+        if r.byte()? != Self::VERSION {
+            return Err(Malformed);
+        }
+        let serial = u32::from_be_bytes(r.array()?);
+        let label_len = usize::from(r.byte()?);
+        let label = r.bytes(32)?.get(..label_len).ok_or(Malformed)?;
+        let pin = unpad(r.bytes(PADDED_LEN)?)?;
+        let puk = unpad(r.bytes(PADDED_LEN)?)?;
+        let [pin_tries, puk_tries] = r.array()?;
+        let management_key = decode_management_key(&mut r)?;
+        r.end()?;
+        let profile = Profile {
+            serial,
+            label: Vec::from_slice(label).map_err(|_| Malformed)?,
+            pin,
+            puk,
+            pin_tries,
+            puk_tries,
+            management_key,
+        };
+        profile.validate().map_err(|_| Malformed)?;
+        Ok(Self { profile })
+    }
+}
+
+fn unpad(padded: &[u8]) -> Result<Vec<u8, 8>, Malformed> {
+    let len = padded
+        .iter()
+        .position(|&b| b == 0xFF)
+        .unwrap_or(padded.len());
+    Vec::from_slice(&padded[..len]).map_err(|_| Malformed)
+}
+
+/// PIN, PUK and management key, in one record so that every command changes them in one write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Security {
+    /// PIN (key reference 80).
+    pub pin: PinState,
+    /// PUK (key reference 81).
+    pub puk: PinState,
+    /// Management key (key reference 9B).
+    pub management_key: ManagementKey,
+    /// Whether the management key is still the factory one.
+    pub management_key_is_default: bool,
+    /// RESET has restored these defaults but key and object records may remain: they are
+    /// invisible and are removed before the mark is cleared.
+    pub wipe_pending: bool,
+}
+
+impl Security {
+    const VERSION: u8 = 1;
+    /// Encoded length.
+    pub const LEN: usize = 1 + 2 * PinState::LEN + 33 + 2;
+
+    /// The factory state of `profile`, with fresh salts.
+    pub fn factory(profile: &Profile, salts: [[u8; SALT_LEN]; 2]) -> Self {
+        Self {
+            pin: PinState::new(salts[0], &pin::pad(&profile.pin), profile.pin_tries, true),
+            puk: PinState::new(salts[1], &pin::pad(&profile.puk), profile.puk_tries, true),
+            management_key: profile.management_key.clone(),
+            management_key_is_default: true,
+            wipe_pending: false,
+        }
+    }
+
+    /// The record's bytes.
+    pub fn encode(&self) -> Writer<{ Self::LEN }> {
+        let mut w = Writer::new();
+        put(&mut w, &[Self::VERSION]);
+        self.pin.encode(&mut w);
+        self.puk.encode(&mut w);
+        encode_management_key(&self.management_key, &mut w);
+        put(
+            &mut w,
+            &[
+                u8::from(self.management_key_is_default),
+                u8::from(self.wipe_pending),
+            ],
+        );
+        w
+    }
+
+    /// Reads a record written by [`Security::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, Malformed> {
+        let mut r = Reader(bytes);
+        if r.byte()? != Self::VERSION {
+            return Err(Malformed);
+        }
+        let pin = PinState::decode(&mut r)?;
+        let puk = PinState::decode(&mut r)?;
+        let management_key = decode_management_key(&mut r)?;
+        let management_key_is_default = r.flag()?;
+        let wipe_pending = r.flag()?;
+        r.end()?;
+        Ok(Self {
+            pin,
+            puk,
+            management_key,
+            management_key_is_default,
+            wipe_pending,
+        })
+    }
+}
+
+/// The four PIV key slots of the card edge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// 9A, PIV authentication.
+    Authentication,
+    /// 9C, digital signature.
+    Signature,
+    /// 9D, key management.
+    KeyManagement,
+    /// 9E, card authentication.
+    CardAuthentication,
+}
+
+impl Slot {
+    /// Every slot, in key-reference order.
+    pub const ALL: [Slot; 4] = [
+        Self::Authentication,
+        Self::Signature,
+        Self::KeyManagement,
+        Self::CardAuthentication,
+    ];
+
+    /// The slot with key reference `reference`.
+    pub fn from_reference(reference: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.reference() == reference)
+    }
+
+    /// The key reference (`9A`, `9C`, `9D`, `9E`).
+    pub const fn reference(self) -> u8 {
+        match self {
+            Self::Authentication => 0x9A,
+            Self::Signature => 0x9C,
+            Self::KeyManagement => 0x9D,
+            Self::CardAuthentication => 0x9E,
+        }
+    }
+
+    /// Position in [`Slot::ALL`].
+    pub const fn index(self) -> usize {
+        match self {
+            Self::Authentication => 0,
+            Self::Signature => 1,
+            Self::KeyManagement => 2,
+            Self::CardAuthentication => 3,
+        }
+    }
+
+    /// The store key of the slot's key record.
+    pub const fn store_key(self) -> u16 {
+        0x0100 + self.index() as u16
+    }
+
+    /// The card edge's default PIN policy for the slot.
+    pub const fn default_pin_policy(self) -> PinPolicy {
+        match self {
+            Self::Authentication | Self::KeyManagement => PinPolicy::Once,
+            Self::Signature => PinPolicy::Always,
+            Self::CardAuthentication => PinPolicy::Never,
+        }
+    }
+}
+
+/// When a slot's key needs the PIN (the YubiKey encoding of tag `AA`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PinPolicy {
+    /// `01`: never.
+    Never,
+    /// `02`: once per session.
+    Once,
+    /// `03`: before every use.
+    Always,
+}
+
+impl PinPolicy {
+    /// The policy byte.
+    pub const fn id(self) -> u8 {
+        match self {
+            Self::Never => 1,
+            Self::Once => 2,
+            Self::Always => 3,
+        }
+    }
+
+    /// The policy with byte `id` (`00`, "default", is resolved by the caller).
+    pub const fn from_id(id: u8) -> Option<Self> {
+        match id {
+            1 => Some(Self::Never),
+            2 => Some(Self::Once),
+            3 => Some(Self::Always),
+            _ => None,
+        }
+    }
+}
+
+/// The only touch policy a token without a touch sensor can keep: `01`, never.
+pub const TOUCH_NEVER: u8 = 1;
+
+/// Where a key came from (GET METADATA tag `03`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// `01`: generated on the card.
+    Generated,
+}
+
+/// A slot's key pair and its policy.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SlotKey {
+    /// The curve.
+    pub algorithm: KeyAlgorithm,
+    /// When the PIN is needed.
+    pub pin_policy: PinPolicy,
+    /// Where the key came from.
+    pub origin: Origin,
+    /// The private scalar. Never leaves the card.
+    pub secret: crate::crypto::ecc::Secret,
+    /// The uncompressed public point.
+    pub public: [u8; POINT_LEN],
+}
+
+impl SlotKey {
+    const VERSION: u8 = 1;
+    /// Encoded length.
+    pub const LEN: usize = 5 + SCALAR_LEN + POINT_LEN;
+
+    /// The record's bytes. The result holds the private scalar: callers drop it promptly.
+    pub fn encode(&self) -> zeroize::Zeroizing<[u8; Self::LEN]> {
+        let mut out = zeroize::Zeroizing::new([0u8; Self::LEN]);
+        out[..5].copy_from_slice(&[
+            Self::VERSION,
+            self.algorithm.id(),
+            self.pin_policy.id(),
+            TOUCH_NEVER,
+            match self.origin {
+                Origin::Generated => 1,
+            },
+        ]);
+        out[5..5 + SCALAR_LEN].copy_from_slice(self.secret.as_ref());
+        out[5 + SCALAR_LEN..].copy_from_slice(&self.public);
+        out
+    }
+
+    /// Reads a record written by [`SlotKey::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, Malformed> {
+        let mut r = Reader(bytes);
+        if r.byte()? != Self::VERSION {
+            return Err(Malformed);
+        }
+        let algorithm = KeyAlgorithm::from_id(r.byte()?).ok_or(Malformed)?;
+        let pin_policy = PinPolicy::from_id(r.byte()?).ok_or(Malformed)?;
+        if r.byte()? != TOUCH_NEVER {
+            return Err(Malformed);
+        }
+        let origin = match r.byte()? {
+            1 => Origin::Generated,
+            _ => return Err(Malformed),
+        };
+        let secret = zeroize::Zeroizing::new(r.array()?);
+        let public = r.array()?;
+        r.end()?;
+        Ok(Self {
+            algorithm,
+            pin_policy,
+            origin,
+            secret,
+            public,
+        })
+    }
+}
+
+/// The data objects the card stores, with their PIV tags (SP 800-73-4 part 1, table 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataObject {
+    /// Card Holder Unique Identifier.
+    Chuid,
+    /// Card Capability Container.
+    Ccc,
+    /// X.509 certificate for PIV authentication (9A).
+    CertAuthentication,
+    /// X.509 certificate for digital signature (9C).
+    CertSignature,
+    /// X.509 certificate for key management (9D).
+    CertKeyManagement,
+    /// X.509 certificate for card authentication (9E).
+    CertCardAuthentication,
+    /// Printed information (read needs the PIN).
+    PrintedInformation,
+    /// Key history object.
+    KeyHistory,
+    /// Vendor object: the holder's label.
+    Label,
+}
+
+impl DataObject {
+    /// Every stored object.
+    pub const ALL: [DataObject; 9] = [
+        Self::Chuid,
+        Self::Ccc,
+        Self::CertAuthentication,
+        Self::CertSignature,
+        Self::CertKeyManagement,
+        Self::CertCardAuthentication,
+        Self::PrintedInformation,
+        Self::KeyHistory,
+        Self::Label,
+    ];
+
+    /// The object's tag as GET/PUT DATA name it in `5C`.
+    pub const fn tag(self) -> u32 {
+        match self {
+            Self::Chuid => 0x5FC102,
+            Self::Ccc => 0x5FC107,
+            Self::CertAuthentication => 0x5FC105,
+            Self::CertSignature => 0x5FC10A,
+            Self::CertKeyManagement => 0x5FC10B,
+            Self::CertCardAuthentication => 0x5FC101,
+            Self::PrintedInformation => 0x5FC109,
+            Self::KeyHistory => 0x5FC10C,
+            Self::Label => 0x5FFF02,
+        }
+    }
+
+    /// The object named by `tag`.
+    pub fn from_tag(tag: u32) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.tag() == tag)
+    }
+
+    /// The store key of the object's record.
+    pub fn store_key(self) -> u16 {
+        let index = Self::ALL.iter().position(|&o| o == self).unwrap_or(0);
+        0x0200 + index as u16
+    }
+}
+
+/// Security state that a power cycle or reset forgets.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Volatile {
+    /// The PIN was verified in this session.
+    pub pin_verified: bool,
+    /// The PIN was verified and no "PIN always" key has used that verification yet.
+    pub pin_fresh: bool,
+    /// The management key authenticated in this session.
+    pub management_authenticated: bool,
+    /// A witness or challenge the card sent and awaits the answer to.
+    pub pending_auth: Option<PendingAuth>,
+}
+
+/// The card's half of a management-key exchange in progress.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingAuth {
+    /// Which exchange it is.
+    pub kind: PendingKind,
+    /// The plaintext the host must prove it knows (witness) or encrypt (challenge).
+    pub value: Vec<u8, 16>,
+}
+
+/// The two management-key exchanges of SP 800-73-4 part 2, appendix A.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PendingKind {
+    /// The card sent E(K, witness) and awaits the witness in clear (mutual authentication).
+    Witness,
+    /// The card sent a challenge and awaits E(K, challenge) (external authentication).
+    Challenge,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip() {
+        let profile = Profile::bjca(0x0102_0304);
+        let factory = Factory {
+            profile: profile.clone(),
+        };
+        assert_eq!(Factory::decode(&factory.encode()), Ok(factory));
+        let security = Security::factory(&profile, [[1; SALT_LEN], [2; SALT_LEN]]);
+        assert_eq!(Security::decode(&security.encode()), Ok(security));
+        let key = SlotKey {
+            algorithm: KeyAlgorithm::Sm2,
+            pin_policy: PinPolicy::Always,
+            origin: Origin::Generated,
+            secret: zeroize::Zeroizing::new([3; SCALAR_LEN]),
+            public: [4; POINT_LEN],
+        };
+        assert!(SlotKey::decode(key.encode().as_ref()) == Ok(key));
+    }
+
+    #[test]
+    fn foreign_bytes_do_not_decode() {
+        assert_eq!(Security::decode(&[1, 2, 3]), Err(Malformed));
+        let mut bytes = Security::factory(&Profile::standard(1), [[0; 16]; 2]).encode();
+        bytes[1 + SALT_LEN + HASH_LEN] = 16;
+        assert_eq!(Security::decode(&bytes), Err(Malformed));
+    }
+}

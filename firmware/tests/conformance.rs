@@ -1,0 +1,540 @@
+//! The card edge, byte for byte, in process: every command with its exact status words,
+//! signatures checked by the real `openssl` command.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
+mod support;
+
+use support::openssl::{sha256, sm2_e, verifies};
+use support::*;
+use ukey_firmware::{ManagementKeyAlgorithm, Profile};
+
+const P256: u8 = 0x11;
+const SM2: u8 = 0x54;
+
+#[test]
+fn select_answers_the_application_property_template() {
+    let mut c = card();
+    let apt = h(
+        "61 26 4F 06 000010000100 79 07 4F 05 A000000308 50 08 756B657920504956 AC 09 80 01 11 80 01 54 06 01 00",
+    );
+    assert_eq!(expect(&mut c, &h("00A4040005A000000308"), 0x9000), apt);
+    assert_eq!(
+        expect(&mut c, &h("00A404000BA000000308000010000100"), 0x9000),
+        apt
+    );
+    assert_eq!(
+        expect(&mut c, &h("00A404000BA000000308000010000100 00"), 0x9000),
+        apt
+    );
+    expect(&mut c, &h("00A4040006D27600012401"), 0x6A82);
+    expect(&mut c, &h("00A4040004A0000003"), 0x6A82);
+    expect(&mut c, &h("00A4000002 3F00"), 0x6A86);
+}
+
+#[test]
+fn unknown_instructions_classes_and_lengths() {
+    let mut c = card();
+    expect(&mut c, &h("00 99 00 00"), 0x6D00);
+    expect(&mut c, &h("80 FD 00 00"), 0x6E00);
+    expect(&mut c, &h("00 FD 00"), 0x6700);
+    expect(&mut c, &h("00 20 00 80 09 3132333435363738"), 0x6700);
+    expect(&mut c, &h("00 FD 01 00"), 0x6A86);
+    assert_eq!(expect(&mut c, &h("00 FD 00 00"), 0x9000), [5, 4, 0]);
+    assert_eq!(
+        expect(&mut c, &h("00 F8 00 00"), 0x9000),
+        [0x12, 0x34, 0x56, 0x78]
+    );
+}
+
+#[test]
+fn pin_counts_down_blocks_and_the_puk_unblocks() {
+    let mut c = card();
+    expect(&mut c, &h("00 20 00 80"), 0x63C3);
+    assert_eq!(verify(&mut c, b"654321"), 0x63C2);
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    expect(&mut c, &h("00 20 00 80"), 0x9000);
+    expect(&mut c, &h("00 20 FF 80"), 0x9000);
+    expect(&mut c, &h("00 20 00 80"), 0x63C3);
+    for left in [0x63C2, 0x63C1, 0x63C0] {
+        assert_eq!(verify(&mut c, b"000000"), left);
+    }
+    assert_eq!(verify(&mut c, b"123456"), 0x6983);
+    expect(&mut c, &h("00 20 00 80"), 0x6983);
+    // Malformed PIN: refused without costing a try.
+    expect(
+        &mut c,
+        &apdu(0, 0x20, 0, 0x80, b"12345\xFF\xFF\xFF"),
+        0x6A80,
+    );
+    // Wrong PUK costs a PUK try; the right one sets a new PIN and restores both counters.
+    let mut data = padded(b"87654321");
+    data.extend(padded(b"111111"));
+    expect(&mut c, &apdu(0, 0x2C, 0, 0x80, &data), 0x63C2);
+    let mut data = padded(b"12345678");
+    data.extend(padded(b"111111"));
+    expect(&mut c, &apdu(0, 0x2C, 0, 0x80, &data), 0x9000);
+    assert_eq!(verify(&mut c, b"123456"), 0x63C2);
+    assert_eq!(verify(&mut c, b"111111"), 0x9000);
+    let meta = expect(&mut c, &h("00 F7 00 81"), 0x9000);
+    assert_eq!(meta, h("01 01 FF 05 01 01 06 02 03 03"));
+}
+
+#[test]
+fn change_reference_data_for_pin_and_puk() {
+    let mut c = card();
+    assert_eq!(
+        expect(&mut c, &h("00 F7 00 80"), 0x9000),
+        h("01 01 FF 05 01 01 06 02 03 03")
+    );
+    let mut data = padded(b"000000");
+    data.extend(padded(b"24681357"));
+    expect(&mut c, &apdu(0, 0x24, 0, 0x80, &data), 0x63C2);
+    let mut data = padded(b"123456");
+    data.extend(padded(b"24681357"));
+    expect(&mut c, &apdu(0, 0x24, 0, 0x80, &data), 0x9000);
+    assert_eq!(
+        expect(&mut c, &h("00 F7 00 80"), 0x9000),
+        h("01 01 FF 05 01 00 06 02 03 03")
+    );
+    assert_eq!(verify(&mut c, b"24681357"), 0x9000);
+    let mut data = padded(b"12345678");
+    data.extend(padded(b"87654321"));
+    expect(&mut c, &apdu(0, 0x24, 0, 0x81, &data), 0x9000);
+    let mut bad_new = padded(b"87654321");
+    bad_new.extend(padded(b"123"));
+    expect(&mut c, &apdu(0, 0x24, 0, 0x81, &bad_new), 0x6A80);
+    expect(&mut c, &apdu(0, 0x24, 0, 0x9B, &data), 0x6A86);
+}
+
+#[test]
+fn reset_only_when_pin_and_puk_are_blocked() {
+    let mut c = card();
+    authenticate_default(&mut c);
+    generate(&mut c, 0x9A, P256);
+    assert_eq!(
+        put_data(&mut c, &h("5FC105"), &h("70 03 010203 71 01 00 FE 00")),
+        0x9000
+    );
+    expect(&mut c, &h("00 FB 00 00"), 0x6985);
+    for _ in 0..3 {
+        verify(&mut c, b"999999");
+    }
+    expect(&mut c, &h("00 FB 00 00"), 0x6985);
+    let mut data = padded(b"99999999");
+    data.extend(padded(b"111111"));
+    for _ in 0..3 {
+        send(&mut c, &apdu(0, 0x2C, 0, 0x80, &data));
+    }
+    expect(&mut c, &h("00 FB 00 00"), 0x9000);
+    expect(&mut c, &h("00 F7 00 9A"), 0x6A88);
+    assert_eq!(get_data(&mut c, &h("5FC105")).0, 0x6A82);
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    assert_eq!(
+        expect(&mut c, &h("00 F7 00 9B"), 0x9000),
+        h("01 01 03 02 02 00 01 05 01 01")
+    );
+}
+
+#[test]
+fn management_key_mutual_and_external_authentication() {
+    let mut c = card();
+    authenticate_default(&mut c);
+    for (alg, len) in [
+        (ManagementKeyAlgorithm::Aes128, 16),
+        (ManagementKeyAlgorithm::Aes192, 24),
+        (ManagementKeyAlgorithm::Aes256, 32),
+        (ManagementKeyAlgorithm::TripleDes, 24),
+    ] {
+        let key: Vec<u8> = (0..len as u8)
+            .map(|i| i.wrapping_mul(37).wrapping_add(11))
+            .collect();
+        let mut data = vec![alg.id(), 0x9B, len as u8];
+        data.extend_from_slice(&key);
+        expect(&mut c, &apdu(0, 0xFF, 0xFF, 0xFF, &data), 0x9000);
+        c.reset();
+        assert_eq!(authenticate(&mut c, alg, &key), 0x9000, "{alg:?}");
+        let meta = expect(&mut c, &h("00 F7 00 9B"), 0x9000);
+        assert_eq!(meta[2], alg.id());
+        // External authentication: the card's challenge, encrypted by the host.
+        let challenge = expect(
+            &mut c,
+            &apdu(0, 0x87, alg.id(), 0x9B, &h("7C028100")),
+            0x9000,
+        );
+        let n = alg.block_len();
+        let mut response = challenge[4..].to_vec();
+        block_cipher(alg, &key, &mut response, true);
+        let mut data = vec![0x7C, n as u8 + 2, 0x82, n as u8];
+        data.extend_from_slice(&response);
+        expect(&mut c, &apdu(0, 0x87, alg.id(), 0x9B, &data), 0x9000);
+    }
+}
+
+#[test]
+fn a_wrong_management_answer_authenticates_nothing() {
+    let mut c = card();
+    let alg = ManagementKeyAlgorithm::TripleDes;
+    // Mutual: a witness decrypted with the wrong key.
+    assert_eq!(authenticate(&mut c, alg, &[9u8; 24]), 0x6982);
+    expect(&mut c, &apdu(0, 0x47, 0, 0x9A, &h("AC03800111")), 0x6982);
+    // External: a wrong response, then the right one to a stale challenge.
+    let challenge = expect(&mut c, &apdu(0, 0x87, 3, 0x9B, &h("7C028100")), 0x9000);
+    expect(
+        &mut c,
+        &apdu(0, 0x87, 3, 0x9B, &h("7C0A82080000000000000000")),
+        0x6982,
+    );
+    let mut response = challenge[4..].to_vec();
+    block_cipher(alg, &DEFAULT_MGMT, &mut response, true);
+    let mut data = h("7C0A8208");
+    data.extend_from_slice(&response);
+    expect(&mut c, &apdu(0, 0x87, 3, 0x9B, &data), 0x6982);
+    expect(
+        &mut c,
+        &apdu(0, 0xDB, 0x3F, 0xFF, &h("5C035FFF02 5303 414243")),
+        0x6982,
+    );
+    // Nothing in flight: an answer without a question.
+    expect(
+        &mut c,
+        &apdu(0, 0x87, 3, 0x9B, &h("7C0A80080000000000000000")),
+        0x6982,
+    );
+    // The wrong algorithm for the stored key.
+    expect(&mut c, &apdu(0, 0x87, 0x08, 0x9B, &h("7C028000")), 0x6A86);
+}
+
+#[test]
+fn generate_and_sign_with_both_algorithms_verified_by_openssl() {
+    let mut c = card();
+    authenticate_default(&mut c);
+    let msg = b"ukey signs this with the national algorithm and with NIST P-256";
+    for (slot, alg) in [(0x9A, P256), (0x9C, SM2), (0x9D, SM2), (0x9E, P256)] {
+        let point = generate(&mut c, slot, alg);
+        let digest = if alg == P256 {
+            sha256(msg)
+        } else {
+            sm2_e(&point, msg)
+        };
+        assert_eq!(verify(&mut c, b"123456"), 0x9000);
+        let (sw, sig) = sign(&mut c, slot, alg, &digest);
+        assert_eq!(sw, 0x9000, "slot {slot:02X}");
+        assert!(
+            verifies(alg, &point, msg, &sig),
+            "openssl rejected slot {slot:02X} alg {alg:02X}"
+        );
+        assert!(
+            !verifies(alg, &point, b"another message", &sig),
+            "openssl must reject a forgery"
+        );
+        let meta = expect(&mut c, &apdu(0, 0xF7, 0, slot, &[]), 0x9000);
+        assert_eq!(
+            meta[..10],
+            [0x01, 0x01, alg, 0x02, 0x02, meta[5], 0x01, 0x03, 0x01, 0x01]
+        );
+        assert_eq!(meta[10..14], [0x04, 0x43, 0x86, 0x41]);
+        assert_eq!(meta[14..], point[..]);
+    }
+    // The wrong algorithm for the slot's key, a digest of the wrong length for SM2.
+    assert_eq!(sign(&mut c, 0x9A, SM2, &[1; 32]).0, 0x6A80);
+    assert_eq!(sign(&mut c, 0x9D, SM2, &[1; 20]).0, 0x6A80);
+}
+
+#[test]
+fn pin_policy_decides_who_may_sign() {
+    let mut c = card();
+    authenticate_default(&mut c);
+    generate(&mut c, 0x9C, P256);
+    generate(&mut c, 0x9A, P256);
+    generate(&mut c, 0x9E, SM2);
+    let d = [7u8; 32];
+    assert_eq!(sign(&mut c, 0x9E, SM2, &d).0, 0x9000, "9E: never");
+    assert_eq!(sign(&mut c, 0x9A, P256, &d).0, 0x6982);
+    assert_eq!(sign(&mut c, 0x9C, P256, &d).0, 0x6982);
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    assert_eq!(
+        sign(&mut c, 0x9C, P256, &d).0,
+        0x9000,
+        "9C: PIN just verified"
+    );
+    assert_eq!(
+        sign(&mut c, 0x9C, P256, &d).0,
+        0x6982,
+        "9C: PIN before every signature"
+    );
+    assert_eq!(
+        sign(&mut c, 0x9A, P256, &d).0,
+        0x9000,
+        "9A: once per session"
+    );
+    assert_eq!(sign(&mut c, 0x9A, P256, &d).0, 0x9000);
+    c.reset();
+    assert_eq!(
+        sign(&mut c, 0x9A, P256, &d).0,
+        0x6982,
+        "reset forgets the PIN"
+    );
+    // A policy given at generation.
+    authenticate_default(&mut c);
+    expect(
+        &mut c,
+        &apdu(0, 0x47, 0, 0x9D, &h("AC06 800111 AA0101")),
+        0x9000,
+    );
+    assert_eq!(sign(&mut c, 0x9D, P256, &d).0, 0x9000);
+    expect(
+        &mut c,
+        &apdu(0, 0x47, 0, 0x9D, &h("AC06 800111 AB0102")),
+        0x6A80,
+    );
+    expect(&mut c, &apdu(0, 0x47, 0, 0x9D, &h("AC03 800107")), 0x6A80);
+    expect(&mut c, &apdu(0, 0x47, 0, 0x9B, &h("AC03 800111")), 0x6A86);
+    expect(&mut c, &h("00 F7 00 9C"), 0x9000);
+    expect(&mut c, &h("00 F7 00 82"), 0x6A88);
+}
+
+#[test]
+fn a_3000_byte_certificate_through_chaining_and_get_response() {
+    let mut c = card();
+    authenticate_default(&mut c);
+    let cert: Vec<u8> = (0..3000u32).map(|i| (i * 7 + 3) as u8).collect();
+    let mut object = h("70 82 0BB8");
+    object.extend_from_slice(&cert);
+    object.extend_from_slice(&h("71 01 00 FE 00"));
+    assert_eq!(put_data(&mut c, &h("5FC10A"), &object), 0x9000);
+    let (sw, got) = get_data(&mut c, &h("5FC10A"));
+    assert_eq!(sw, 0x9000);
+    assert_eq!(got[..4], h("53 82 0BC1")[..]);
+    assert_eq!(got[4..], object[..]);
+    // The whole of it at once with an extended Le.
+    let mut ext = h("00 CB 3F FF 00 0005 5C035FC10A");
+    ext.extend_from_slice(&[0, 0]);
+    let (data, sw) = send(&mut c, &ext);
+    assert_eq!((sw, data.len()), (0x9000, 4 + object.len()));
+    // GET RESPONSE with nothing pending, and a new command dropping what is pending.
+    expect(&mut c, &h("00 C0 00 00 00"), 0x6985);
+    let (_, sw) = send(&mut c, &apdu(0, 0xCB, 0x3F, 0xFF, &h("5C035FC10A")));
+    assert_eq!(sw, 0x6100);
+    expect(&mut c, &h("00 FD 00 00"), 0x9000);
+    expect(&mut c, &h("00 C0 00 00 00"), 0x6985);
+}
+
+#[test]
+fn an_object_too_large_or_a_broken_chain_leaves_the_old_one() {
+    let mut c = card();
+    authenticate_default(&mut c);
+    assert_eq!(
+        put_data(&mut c, &h("5FC105"), &h("70 02 AABB 71 01 00 FE 00")),
+        0x9000
+    );
+    assert_eq!(put_data(&mut c, &h("5FC105"), &vec![0x42; 3500]), 0x6A84);
+    // A chain that is never finished, then another command.
+    send(
+        &mut c,
+        &apdu(0x10, 0xDB, 0x3F, 0xFF, &h("5C035FC105 53820400 0102")),
+    );
+    expect(&mut c, &h("00 FD 00 00"), 0x9000);
+    assert_eq!(
+        get_data(&mut c, &h("5FC105")),
+        (0x9000, h("53 09 70 02 AABB 71 01 00 FE 00"))
+    );
+    // A chain longer than the card takes.
+    let chunk = vec![0x11u8; 255];
+    for _ in 0..13 {
+        assert_eq!(
+            send(&mut c, &apdu(0x10, 0xDB, 0x3F, 0xFF, &chunk)).1,
+            0x9000
+        );
+    }
+    assert_eq!(
+        send(&mut c, &apdu(0x10, 0xDB, 0x3F, 0xFF, &chunk)).1,
+        0x6A84
+    );
+    assert_eq!(
+        get_data(&mut c, &h("5FC105")),
+        (0x9000, h("53 09 70 02 AABB 71 01 00 FE 00"))
+    );
+    // An empty value deletes.
+    assert_eq!(put_data(&mut c, &h("5FC105"), &[]), 0x9000);
+    assert_eq!(get_data(&mut c, &h("5FC105")).0, 0x6A82);
+}
+
+#[test]
+fn data_objects_and_vendor_objects() {
+    let profile = Profile {
+        label: heapless::Vec::from_slice("北京某某科技有限公司".as_bytes()).unwrap(),
+        ..Profile::bjca(20261125)
+    };
+    let mut c = card_with(&profile, 3);
+    let (sw, chuid) = get_data(&mut c, &h("5FC102"));
+    assert_eq!(sw, 0x9000);
+    assert_eq!(chuid[..4], h("53 3B 30 19")[..]);
+    assert_eq!(
+        get_data(&mut c, &h("7E")),
+        (
+            0x9000,
+            h("7E 12 4F 0B A0000003080000100001 00 5F2F 02 4000")
+        )
+    );
+    assert_eq!(get_data(&mut c, &h("5FC107")).0, 0x6A82);
+    assert_eq!(
+        get_data(&mut c, &h("5FC109")).0,
+        0x6982,
+        "printed information needs the PIN"
+    );
+    let (sw, label) = get_data(&mut c, &h("5FFF02"));
+    assert_eq!(
+        (sw, &label[2..]),
+        (0x9000, "北京某某科技有限公司".as_bytes())
+    );
+    let (sw, info) = get_data(&mut c, &h("5FFF01"));
+    assert_eq!(sw, 0x9000);
+    assert!(
+        info.windows(10)
+            .any(|w| w == h("03 08 3230323631313235").as_slice()),
+        "serial as text"
+    );
+    assert_eq!(get_data(&mut c, &h("5FFF03")).0, 0x6A82);
+    expect(
+        &mut c,
+        &apdu(0, 0xCB, 0x3F, 0xFF, &h("5C04 5FC1 0102")),
+        0x6A80,
+    );
+    expect(
+        &mut c,
+        &apdu(0, 0xCB, 0x3F, 0xFF, &h("5D 03 5FC102")),
+        0x6A80,
+    );
+    authenticate_default(&mut c);
+    assert_eq!(put_data(&mut c, &h("5FFF02"), "张三".as_bytes()), 0x9000);
+    assert_eq!(get_data(&mut c, &h("5FFF02")).1[2..], *"张三".as_bytes());
+    assert_eq!(put_data(&mut c, &h("5FFF02"), &[0xFF, 0xFE]), 0x6A80);
+    assert_eq!(put_data(&mut c, &h("5FFF02"), &[b'a'; 33]), 0x6A80);
+    assert_eq!(put_data(&mut c, &h("5FFF01"), b"x"), 0x6A81);
+    assert_eq!(put_data(&mut c, &h("5FC109"), b"printed"), 0x9000);
+    assert_eq!(verify(&mut c, b"12345678"), 0x9000);
+    assert_eq!(
+        get_data(&mut c, &h("5FC109")),
+        (0x9000, h("53 07 7072696E746564"))
+    );
+    for tag in ["5FC102", "5FC107", "5FC101", "5FC10B", "5FC10C"] {
+        assert_eq!(put_data(&mut c, &h(tag), b"\x01\x02"), 0x9000, "{tag}");
+        assert_eq!(
+            get_data(&mut c, &h(tag)),
+            (0x9000, h("53 02 0102")),
+            "{tag}"
+        );
+    }
+    // bjca: 10 tries, PIN flagged as default.
+    assert_eq!(
+        expect(&mut c, &h("00 F7 00 80"), 0x9000),
+        h("01 01 FF 05 01 01 06 02 0A 0A")
+    );
+}
+
+#[test]
+fn set_pin_retries_needs_both_and_restores_defaults() {
+    let mut c = card();
+    expect(&mut c, &h("00 FA 05 06"), 0x6982);
+    authenticate_default(&mut c);
+    expect(&mut c, &h("00 FA 05 06"), 0x6982);
+    let mut data = padded(b"123456");
+    data.extend(padded(b"222222"));
+    expect(&mut c, &apdu(0, 0x24, 0, 0x80, &data), 0x9000);
+    assert_eq!(verify(&mut c, b"222222"), 0x9000);
+    expect(&mut c, &h("00 FA 00 06"), 0x6A86);
+    expect(&mut c, &h("00 FA 05 10"), 0x6A86);
+    expect(&mut c, &h("00 FA 05 06"), 0x9000);
+    assert_eq!(
+        expect(&mut c, &h("00 F7 00 80"), 0x9000),
+        h("01 01 FF 05 01 01 06 02 05 05")
+    );
+    assert_eq!(
+        expect(&mut c, &h("00 F7 00 81"), 0x9000),
+        h("01 01 FF 05 01 01 06 02 06 06")
+    );
+    assert_eq!(verify(&mut c, b"222222"), 0x63C4);
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+}
+
+#[test]
+fn state_survives_a_replug_and_security_state_does_not() {
+    let mut c = card();
+    authenticate_default(&mut c);
+    let point = generate(&mut c, 0x9C, SM2);
+    assert_eq!(verify(&mut c, b"000000"), 0x63C2);
+    let flash = c.into_flash();
+    let mut c = Box::new(
+        ukey_firmware::Card::open(
+            flash,
+            <rand_chacha::ChaCha20Rng as rand_chacha::rand_core::SeedableRng>::seed_from_u64(9),
+            &Profile::bjca(1),
+        )
+        .unwrap(),
+    );
+    expect(&mut c, &h("00 20 00 80"), 0x63C2);
+    assert_eq!(
+        expect(&mut c, &h("00 F8 00 00"), 0x9000),
+        [0x12, 0x34, 0x56, 0x78],
+        "the token keeps its own profile"
+    );
+    let meta = expect(&mut c, &h("00 F7 00 9C"), 0x9000);
+    assert_eq!(meta[meta.len() - 65..], point[..]);
+    assert_eq!(sign(&mut c, 0x9C, SM2, &[1; 32]).0, 0x6982);
+    expect(&mut c, &apdu(0, 0x47, 0, 0x9A, &h("AC03800111")), 0x6982);
+}
+
+#[test]
+fn no_private_key_byte_leaves_the_card() {
+    let mut c = card();
+    let mut responses = Vec::new();
+    let mut run = |c: &mut TestCard, a: &[u8]| responses.push(c.process(a).to_vec());
+    authenticate_default(&mut c);
+    let mut points = Vec::new();
+    for (slot, alg) in [(0x9A, P256), (0x9C, SM2), (0x9D, P256), (0x9E, SM2)] {
+        points.push(generate(&mut c, slot, alg));
+        verify(&mut c, b"123456");
+        run(
+            &mut c,
+            &apdu(
+                0,
+                0x87,
+                alg,
+                slot,
+                &[&h("7C24 8200 8120")[..], &[3; 32]].concat(),
+            ),
+        );
+        run(&mut c, &apdu(0, 0xF7, 0, slot, &[]));
+    }
+    for tag in ["5FC102", "5FFF01", "7E", "5FC105"] {
+        run(
+            &mut c,
+            &apdu(
+                0,
+                0xCB,
+                0x3F,
+                0xFF,
+                &[&[0x5C, (tag.len() / 2) as u8][..], &h(tag)].concat(),
+            ),
+        );
+    }
+    run(&mut c, &h("00 F7 00 9B"));
+    // The key records hold `secret (32) ‖ public point (65)`: find each secret in the flash.
+    let flash = c.into_flash();
+    let image = flash.as_bytes();
+    for point in &points {
+        let at = image
+            .windows(65)
+            .position(|w| w == point.as_slice())
+            .expect("key record in flash");
+        let secret = &image[at - 32..at];
+        for r in &responses {
+            assert!(
+                !r.windows(8).any(|w| secret.windows(8).any(|s| s == w)),
+                "a response carries private key bytes"
+            );
+        }
+    }
+    assert_eq!(responses.len(), 13);
+}

@@ -1,0 +1,214 @@
+//! What the firmware's integration tests share: a token over RAM flash, APDU helpers that
+//! read like the card edge, and signature checks by the real `openssl` command.
+#![allow(dead_code)] // Each test crate uses its own part of the support.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
+pub mod openssl;
+
+use aes::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+use ukey_firmware::flash::RamFlash;
+use ukey_firmware::{Card, ManagementKeyAlgorithm, Profile};
+
+/// Flash of a test token: 16 pages of 4 KiB.
+pub const FLASH_LEN: usize = 16 * 4096;
+/// A test token's flash.
+pub type Flash = RamFlash<FLASH_LEN>;
+/// A test token.
+pub type TestCard = Card<Flash, ChaCha20Rng>;
+
+/// The PIV default management key.
+pub const DEFAULT_MGMT: [u8; 24] = [
+    1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8,
+];
+
+/// A token made from `profile` on a blank flash, with a seeded RNG.
+pub fn card_with(profile: &Profile, seed: u64) -> Box<TestCard> {
+    Box::new(Card::open(Flash::new(), ChaCha20Rng::seed_from_u64(seed), profile).expect("open"))
+}
+
+/// A token plugged back in: the flash image `image`, opened with `profile` (which a token
+/// already made ignores).
+pub fn reopen(image: &[u8; FLASH_LEN], profile: &Profile, seed: u64) -> Box<TestCard> {
+    Box::new(
+        Card::open(
+            Flash::from_bytes(image),
+            ChaCha20Rng::seed_from_u64(seed),
+            profile,
+        )
+        .expect("open"),
+    )
+}
+
+/// A token with the card edge's defaults.
+pub fn card() -> Box<TestCard> {
+    card_with(&Profile::standard(0x1234_5678), 1)
+}
+
+/// Parses hex with optional spaces.
+pub fn h(text: &str) -> Vec<u8> {
+    hex::decode(text.replace(' ', "")).expect("hex")
+}
+
+/// Sends `apdu` and splits the response into data and status word.
+pub fn send(card: &mut TestCard, apdu: &[u8]) -> (Vec<u8>, u16) {
+    let r = card.process(apdu).to_vec();
+    assert!(r.len() >= 2, "response without status word");
+    let (data, sw) = r.split_at(r.len() - 2);
+    (data.to_vec(), u16::from_be_bytes([sw[0], sw[1]]))
+}
+
+/// Sends `apdu`, asserts the status word, returns the data.
+pub fn expect(card: &mut TestCard, apdu: &[u8], sw: u16) -> Vec<u8> {
+    let (data, got) = send(card, apdu);
+    assert_eq!(
+        got,
+        sw,
+        "APDU {} answered {got:04X}, expected {sw:04X}",
+        hex::encode(apdu)
+    );
+    data
+}
+
+/// Sends a command with short Lc (and no Le) built from its parts.
+pub fn apdu(cla: u8, ins: u8, p1: u8, p2: u8, data: &[u8]) -> Vec<u8> {
+    let mut a = vec![cla, ins, p1, p2];
+    if !data.is_empty() {
+        a.push(u8::try_from(data.len()).expect("short APDU"));
+        a.extend_from_slice(data);
+    }
+    a
+}
+
+/// A PIN or PUK padded with FF to 8 bytes.
+pub fn padded(value: &[u8]) -> Vec<u8> {
+    let mut v = value.to_vec();
+    v.resize(8, 0xFF);
+    v
+}
+
+/// Selects the PIV application.
+pub fn select(card: &mut TestCard) {
+    expect(card, &h("00A4040005A000000308"), 0x9000);
+}
+
+/// Verifies `pin`.
+pub fn verify(card: &mut TestCard, pin: &[u8]) -> u16 {
+    send(card, &apdu(0, 0x20, 0, 0x80, &padded(pin))).1
+}
+
+/// Runs one block of the management key's cipher.
+pub fn block_cipher(alg: ManagementKeyAlgorithm, key: &[u8], block: &mut [u8], encrypt: bool) {
+    macro_rules! run {
+        ($c:ty) => {{
+            let c = <$c>::new_from_slice(key).expect("key length");
+            if encrypt {
+                c.encrypt_block(block.try_into().expect("block"))
+            } else {
+                c.decrypt_block(block.try_into().expect("block"))
+            }
+        }};
+    }
+    match alg {
+        ManagementKeyAlgorithm::TripleDes => run!(des::TdesEde3),
+        ManagementKeyAlgorithm::Aes128 => run!(aes::Aes128),
+        ManagementKeyAlgorithm::Aes192 => run!(aes::Aes192),
+        ManagementKeyAlgorithm::Aes256 => run!(aes::Aes256),
+    }
+}
+
+/// Mutual authentication with the management key, as yubico-piv-tool does it.
+pub fn authenticate(card: &mut TestCard, alg: ManagementKeyAlgorithm, key: &[u8]) -> u16 {
+    let witness = expect(card, &apdu(0, 0x87, alg.id(), 0x9B, &h("7C028000")), 0x9000);
+    let n = alg.block_len();
+    assert_eq!(witness[..4], [0x7C, n as u8 + 2, 0x80, n as u8]);
+    let mut plain = witness[4..].to_vec();
+    block_cipher(alg, key, &mut plain, false);
+    let challenge = vec![0x5A; n];
+    let mut data = vec![0x7C, 2 * n as u8 + 4, 0x80, n as u8];
+    data.extend_from_slice(&plain);
+    data.extend_from_slice(&[0x81, n as u8]);
+    data.extend_from_slice(&challenge);
+    let (answer, sw) = send(card, &apdu(0, 0x87, alg.id(), 0x9B, &data));
+    if sw == 0x9000 {
+        let mut expected = challenge;
+        block_cipher(alg, key, &mut expected, true);
+        assert_eq!(answer[4..], expected[..], "card's answer to our challenge");
+    }
+    sw
+}
+
+/// Authenticates with the default 3DES management key.
+pub fn authenticate_default(card: &mut TestCard) {
+    assert_eq!(
+        authenticate(card, ManagementKeyAlgorithm::TripleDes, &DEFAULT_MGMT),
+        0x9000
+    );
+}
+
+/// Generates a key in `slot`; returns the uncompressed public point.
+pub fn generate(card: &mut TestCard, slot: u8, alg: u8) -> Vec<u8> {
+    let r = expect(
+        card,
+        &apdu(0, 0x47, 0, slot, &[0xAC, 3, 0x80, 1, alg]),
+        0x9000,
+    );
+    assert_eq!(r[..5], [0x7F, 0x49, 0x43, 0x86, 0x41]);
+    r[5..].to_vec()
+}
+
+/// Signs a 32-byte digest with `slot`; returns the status word and the DER signature.
+pub fn sign(card: &mut TestCard, slot: u8, alg: u8, digest: &[u8]) -> (u16, Vec<u8>) {
+    let mut data = vec![
+        0x7C,
+        digest.len() as u8 + 4,
+        0x82,
+        0x00,
+        0x81,
+        digest.len() as u8,
+    ];
+    data.extend_from_slice(digest);
+    let (r, sw) = send(card, &apdu(0, 0x87, alg, slot, &data));
+    if sw != 0x9000 {
+        return (sw, r);
+    }
+    assert_eq!(r[0], 0x7C);
+    assert_eq!(r[2], 0x82);
+    (sw, r[4..].to_vec())
+}
+
+/// PUT DATA of `object` (given as its tag bytes) with value `value`, chained in 255-byte parts.
+pub fn put_data(card: &mut TestCard, tag: &[u8], value: &[u8]) -> u16 {
+    let mut data = vec![0x5C, tag.len() as u8];
+    data.extend_from_slice(tag);
+    data.push(0x53);
+    match value.len() {
+        0..=0x7F => data.push(value.len() as u8),
+        0x80..=0xFF => data.extend_from_slice(&[0x81, value.len() as u8]),
+        _ => data.extend_from_slice(&[0x82, (value.len() >> 8) as u8, value.len() as u8]),
+    }
+    data.extend_from_slice(value);
+    let parts: Vec<&[u8]> = data.chunks(255).collect();
+    for (i, part) in parts.iter().enumerate() {
+        let cla = if i + 1 < parts.len() { 0x10 } else { 0x00 };
+        let (_, sw) = send(card, &apdu(cla, 0xDB, 0x3F, 0xFF, part));
+        if sw != 0x9000 || i + 1 == parts.len() {
+            return sw;
+        }
+    }
+    unreachable!()
+}
+
+/// GET DATA of `object`, following 61xx with GET RESPONSE; returns status and the whole answer.
+pub fn get_data(card: &mut TestCard, tag: &[u8]) -> (u16, Vec<u8>) {
+    let mut data = vec![0x5C, tag.len() as u8];
+    data.extend_from_slice(tag);
+    let (mut out, mut sw) = send(card, &apdu(0, 0xCB, 0x3F, 0xFF, &data));
+    while sw >> 8 == 0x61 {
+        let (more, next) = send(card, &[0, 0xC0, 0, 0, sw as u8]);
+        out.extend_from_slice(&more);
+        sw = next;
+    }
+    (sw, out)
+}
