@@ -1,0 +1,83 @@
+//! `ukey-sim [OPTIONS]`: plays a token in a vpcd reader until SIGINT or SIGTERM.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use ukey_sim::{Control, LinkKind, Result, Token, TokenOptions, profile, serve, vpcd};
+
+/// How APDUs reach the applet.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LinkArg {
+    /// Straight to the applet.
+    Direct,
+    /// Through the emulated USB CCID device (usb-device + usbd-ccid).
+    Ccid,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct RunCmd {
+    /// vpcd's address for this slot (vpcd listens on 35963 for slot 0, 35964 for slot 1).
+    #[arg(long, value_name = "HOST:PORT", default_value = vpcd::DEFAULT_ADDR)]
+    vpcd: String,
+
+    /// How APDUs reach the applet.
+    #[arg(long, value_enum, default_value = "direct")]
+    link: LinkArg,
+
+    /// Keep the token's flash in this image file, created from the profile on first use.
+    /// Without it the token lives in memory and is lost at exit.
+    #[arg(long, value_name = "PATH")]
+    image: Option<PathBuf>,
+
+    /// What a new token is made with: default, bjca, or a TOML file.
+    #[arg(long, value_name = "default|bjca|FILE.toml", default_value = "default")]
+    profile: String,
+
+    /// Seed the RNG with N for reproducible runs. Insecure: keys become predictable.
+    #[arg(long, value_name = "N")]
+    insecure_seed: Option<u64>,
+
+    /// Log every power event, APDU and status word in hex to stderr.
+    #[arg(short, long)]
+    verbose: bool,
+
+    /// Print the emulated USB device's descriptors in lsusb's layout and exit.
+    #[arg(long)]
+    dump_descriptors: bool,
+}
+
+impl RunCmd {
+    pub(super) fn run(self) -> Result<()> {
+        let profile = profile::load(&self.profile)?;
+        if let Some(seed) = self.insecure_seed {
+            eprintln!(
+                "ukey-sim: warning: --insecure-seed {seed} makes the token's keys and \
+                 challenges predictable; use it for reproducible tests only"
+            );
+        }
+        let mut options = TokenOptions {
+            profile,
+            image: self.image,
+            seed: self.insecure_seed,
+            link: match self.link {
+                LinkArg::Direct => LinkKind::Direct,
+                LinkArg::Ccid => LinkKind::Ccid,
+            },
+            verbose: self.verbose,
+            ..TokenOptions::default()
+        };
+        if self.dump_descriptors {
+            options.link = LinkKind::Ccid;
+            let token = Token::open(&options)?;
+            if let Some(descriptors) = token.descriptors() {
+                print!("{}", descriptors.lsusb());
+            }
+            return token.close();
+        }
+        let token = Token::open(&options)?;
+        let control = Control::new();
+        let stop = control.clone();
+        super::stop_on_signal(move || stop.stop())?;
+        serve(token, &self.vpcd, &control, self.verbose)
+    }
+}

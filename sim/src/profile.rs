@@ -1,0 +1,155 @@
+//! `--profile default|bjca|FILE.toml`: what a new token is made with.
+//!
+//! A profile file starts from a built-in profile and overrides any of its fields:
+//!
+//! ```toml
+//! base = "bjca"            # default (the default) or bjca
+//! serial = 12345678
+//! label = "Zhang San"      # UTF-8, at most 32 bytes
+//! pin = "12345678"         # 6 to 8 bytes
+//! puk = "87654321"         # 6 to 8 bytes
+//! pin_tries = 10           # 1 to 15
+//! puk_tries = 3            # 1 to 15
+//!
+//! [management_key]
+//! algorithm = "aes128"     # 3des, aes128, aes192 or aes256
+//! key = "000102030405060708090a0b0c0d0e0f"
+//! ```
+
+use std::fs;
+use std::path::Path;
+
+use serde::Deserialize;
+use ukey_firmware::{ManagementKey, ManagementKeyAlgorithm, Profile, ProfileError};
+
+use crate::error::{Error, Result};
+
+/// The serial number of the built-in profiles.
+pub const DEFAULT_SERIAL: u32 = 10_000_001;
+
+/// The profile named on the command line: `default`, `bjca`, or a TOML file.
+pub fn load(name: &str) -> Result<Profile> {
+    match name {
+        "default" => Ok(Profile::standard(DEFAULT_SERIAL)),
+        "bjca" => Ok(Profile::bjca(DEFAULT_SERIAL)),
+        path => from_file(Path::new(path)),
+    }
+}
+
+/// Reads a profile file.
+pub fn from_file(path: &Path) -> Result<Profile> {
+    let text = fs::read_to_string(path).map_err(|error| {
+        Error::Profile(format!(
+            "cannot read {} ({error}); name a TOML file, or use `default` or `bjca`",
+            path.display()
+        ))
+    })?;
+    from_toml(&text).map_err(|reason| Error::Profile(format!("{}: {reason}", path.display())))
+}
+
+/// Parses a profile from TOML text; the error says what to fix.
+pub fn from_toml(text: &str) -> std::result::Result<Profile, String> {
+    let file: ProfileFile = toml::from_str(text).map_err(|error| error.to_string())?;
+    let mut profile = match file.base.as_deref().unwrap_or("default") {
+        "default" => Profile::standard(DEFAULT_SERIAL),
+        "bjca" => Profile::bjca(DEFAULT_SERIAL),
+        other => return Err(format!("base = \"{other}\": use \"default\" or \"bjca\"")),
+    };
+    if let Some(serial) = file.serial {
+        profile.serial = serial;
+    }
+    if let Some(label) = file.label {
+        profile.label = heapless::Vec::from_slice(label.as_bytes())
+            .map_err(|_| format!("label is {} bytes; at most 32 are allowed", label.len()))?;
+    }
+    if let Some(pin) = file.pin {
+        profile.pin = secret("pin", &pin)?;
+    }
+    if let Some(puk) = file.puk {
+        profile.puk = secret("puk", &puk)?;
+    }
+    if let Some(tries) = file.pin_tries {
+        profile.pin_tries = tries;
+    }
+    if let Some(tries) = file.puk_tries {
+        profile.puk_tries = tries;
+    }
+    if let Some(key) = file.management_key {
+        profile.management_key = management_key(&key)?;
+    }
+    profile.validate().map_err(|error| {
+        match error {
+            ProfileError::SecretLength => "pin and puk must be 6 to 8 bytes",
+            ProfileError::SecretPadding => "pin and puk must not contain the byte 0xFF",
+            ProfileError::Tries => "pin_tries and puk_tries must be 1 to 15",
+            ProfileError::Label => "label must be UTF-8 of at most 32 bytes",
+        }
+        .to_string()
+    })?;
+    Ok(profile)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileFile {
+    base: Option<String>,
+    serial: Option<u32>,
+    label: Option<String>,
+    pin: Option<String>,
+    puk: Option<String>,
+    pin_tries: Option<u8>,
+    puk_tries: Option<u8>,
+    management_key: Option<KeyFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFile {
+    algorithm: String,
+    key: String,
+}
+
+fn secret(name: &str, value: &str) -> std::result::Result<heapless::Vec<u8, 8>, String> {
+    heapless::Vec::from_slice(value.as_bytes())
+        .map_err(|_| format!("{name} is {} bytes; use 6 to 8", value.len()))
+}
+
+fn management_key(file: &KeyFile) -> std::result::Result<ManagementKey, String> {
+    let algorithm = match file.algorithm.to_ascii_lowercase().as_str() {
+        "3des" | "tdes" => ManagementKeyAlgorithm::TripleDes,
+        "aes128" => ManagementKeyAlgorithm::Aes128,
+        "aes192" => ManagementKeyAlgorithm::Aes192,
+        "aes256" => ManagementKeyAlgorithm::Aes256,
+        other => {
+            return Err(format!(
+                "management_key.algorithm = \"{other}\": use 3des, aes128, aes192 or aes256"
+            ));
+        }
+    };
+    let key = parse_hex(&file.key).ok_or("management_key.key must be hex digits")?;
+    ManagementKey::new(algorithm, &key).ok_or_else(|| {
+        format!(
+            "management_key.key is {} bytes; {} needs {}",
+            key.len(),
+            file.algorithm,
+            algorithm.key_len()
+        )
+    })
+}
+
+fn parse_hex(text: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = text
+        .bytes()
+        .filter(|byte| !byte.is_ascii_whitespace() && *byte != b':')
+        .collect();
+    if !digits.len().is_multiple_of(2) {
+        return None;
+    }
+    digits
+        .chunks_exact(2)
+        .map(|pair| {
+            let text = std::str::from_utf8(pair).ok()?;
+            u8::from_str_radix(text, 16).ok()
+        })
+        .collect()
+}

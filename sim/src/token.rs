@@ -1,0 +1,206 @@
+//! A simulated token: the firmware's card over its flash and RNG, behind the chosen link.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use ukey_firmware::flash::FileFlash;
+use ukey_firmware::{Card, Profile};
+
+use crate::ccid::{CcidLink, CcidOptions, Descriptors};
+use crate::error::{Error, Result};
+use crate::flash::{Flash, PAGES};
+use crate::link::{DirectLink, Link};
+use crate::profile::DEFAULT_SERIAL;
+use crate::trace;
+
+/// The card a simulated token runs.
+pub type SimCard = Card<Flash, ChaCha20Rng>;
+
+/// How APDUs reach the card.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LinkKind {
+    /// Straight to `Card::process`.
+    #[default]
+    Direct,
+    /// Through the emulated USB CCID device.
+    Ccid,
+}
+
+/// Everything a token is started with.
+#[derive(Clone, Debug)]
+pub struct TokenOptions {
+    /// What a blank flash is made into.
+    pub profile: Profile,
+    /// The image file holding the flash; `None` keeps it in memory.
+    pub image: Option<PathBuf>,
+    /// Seeds the RNG for reproducible runs (insecure: keys become predictable); `None`
+    /// seeds it from the operating system.
+    pub seed: Option<u64>,
+    /// How APDUs reach the card.
+    pub link: LinkKind,
+    /// Logs every power event, APDU and status word to stderr.
+    pub verbose: bool,
+    /// With the CCID link: how long the applet may work before the device sends a time
+    /// extension.
+    pub time_extension: Duration,
+}
+
+impl Default for TokenOptions {
+    fn default() -> Self {
+        Self {
+            profile: Profile::standard(DEFAULT_SERIAL),
+            image: None,
+            seed: None,
+            link: LinkKind::Direct,
+            verbose: false,
+            time_extension: CcidOptions::default().time_extension,
+        }
+    }
+}
+
+enum Inner {
+    Direct(Box<DirectLink<SimCard>>),
+    Ccid(CcidLink<SimCard>),
+}
+
+/// A running token. It is a [`Link`]: power it on and send it APDUs in process, or play it
+/// in a vpcd reader with [`crate::vpcd::run`]. [`Token::close`] flushes its image.
+pub struct Token {
+    inner: Inner,
+    verbose: bool,
+}
+
+impl Token {
+    /// Opens the token: its image (created from the profile on first use), its RNG, its
+    /// link. A bad or locked image is refused and left as it was.
+    pub fn open(options: &TokenOptions) -> Result<Self> {
+        options.profile.validate().map_err(|error| {
+            Error::Profile(format!(
+                "the profile breaks a rule of the card edge: {error:?}"
+            ))
+        })?;
+        let rng = rng(options.seed)?;
+        let flash = match &options.image {
+            Some(path) => {
+                Flash::File(FileFlash::open_or_create(path, PAGES).map_err(Error::Image)?)
+            }
+            None => Flash::ram(),
+        };
+        let card = Card::open(flash, rng, &options.profile).map_err(|error| {
+            let place = match &options.image {
+                Some(path) => format!("flash image {}", path.display()),
+                None => "flash".to_string(),
+            };
+            Error::Open(format!("{place}: {error}"))
+        })?;
+        let inner = match options.link {
+            LinkKind::Direct => Inner::Direct(Box::new(DirectLink::new(card))),
+            LinkKind::Ccid => Inner::Ccid(CcidLink::start(
+                card,
+                CcidOptions {
+                    serial_number: options.profile.serial.to_string(),
+                    time_extension: options.time_extension,
+                },
+            )?),
+        };
+        Ok(Self {
+            inner,
+            verbose: options.verbose,
+        })
+    }
+
+    /// The USB descriptors, with the CCID link.
+    pub fn descriptors(&self) -> Option<&Descriptors> {
+        match &self.inner {
+            Inner::Direct(_) => None,
+            Inner::Ccid(link) => Some(link.descriptors()),
+        }
+    }
+
+    /// Unplugs the token: takes the card back from its link and makes its image durable.
+    pub fn close(self) -> Result<()> {
+        let card = match self.inner {
+            Inner::Direct(link) => link.into_applet(),
+            Inner::Ccid(link) => link.into_applet()?,
+        };
+        match card.into_flash() {
+            Flash::File(mut file) => file.flush().map_err(Error::Image),
+            Flash::Ram(_) => Ok(()),
+        }
+    }
+
+    fn link(&mut self) -> &mut dyn Link {
+        match &mut self.inner {
+            Inner::Direct(link) => link.as_mut(),
+            Inner::Ccid(link) => link,
+        }
+    }
+}
+
+impl Link for Token {
+    fn power_on(&mut self) -> Result<Vec<u8>> {
+        let atr = self.link().power_on()?;
+        if self.verbose {
+            trace::power("power on", Some(&atr));
+        }
+        Ok(atr)
+    }
+
+    fn power_off(&mut self) -> Result<()> {
+        if self.verbose {
+            trace::power("power off", None);
+        }
+        self.link().power_off()
+    }
+
+    fn reset(&mut self) -> Result<Vec<u8>> {
+        let atr = self.link().reset()?;
+        if self.verbose {
+            trace::power("reset", Some(&atr));
+        }
+        Ok(atr)
+    }
+
+    fn atr(&mut self) -> Result<Vec<u8>> {
+        self.link().atr()
+    }
+
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>> {
+        if self.verbose {
+            trace::command(command);
+        }
+        let response = self.link().transmit(command)?;
+        if self.verbose {
+            trace::response(&response);
+        }
+        Ok(response)
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let link = match self.inner {
+            Inner::Direct(_) => LinkKind::Direct,
+            Inner::Ccid(_) => LinkKind::Ccid,
+        };
+        f.debug_struct("Token")
+            .field("link", &link)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The token's RNG: ChaCha20 seeded from the operating system, or from `seed`.
+fn rng(seed: Option<u64>) -> Result<ChaCha20Rng> {
+    match seed {
+        Some(seed) => Ok(ChaCha20Rng::seed_from_u64(seed)),
+        None => {
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).map_err(|error| {
+                Error::io("seeding the RNG from the operating system", error.into())
+            })?;
+            Ok(ChaCha20Rng::from_seed(key))
+        }
+    }
+}

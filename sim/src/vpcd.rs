@@ -1,0 +1,183 @@
+//! The vpcd link: the token plays the card in a reader of vsmartcard's vpcd driver inside
+//! pcscd.
+//!
+//! vpcd listens (port 35963 for slot 0, 35964 for slot 1 by default) and the card connects
+//! to it. Every message is a 2-byte big-endian length and then the payload. A 1-byte
+//! payload is a control code: `00` power off, `01` power on, `02` reset, `04` ATR request
+//! (answered with the framed ATR; pcscd polls presence with it, and reads the ATR with it after
+//! powering the card on). Any other payload is a
+//! command APDU, answered with the framed response.
+//!
+//! vpcd writes the length and the body of each message in two writes without TCP_NODELAY,
+//! so a card that delays its ACKs stalls every APDU for about 48 ms. The token sets
+//! TCP_QUICKACK before each read (and TCP_NODELAY for its own writes), which brings a
+//! no-crypto APDU through pcscd down to about 0.1 ms.
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use socket2::SockRef;
+
+use crate::control::Control;
+use crate::error::{Error, Result};
+use crate::link::Link;
+
+/// Where vpcd listens for slot 0 of its first reader by default.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:35963";
+
+const CTRL_OFF: u8 = 0x00;
+const CTRL_ON: u8 = 0x01;
+const CTRL_RESET: u8 = 0x02;
+const CTRL_ATR: u8 = 0x04;
+
+const FIRST_RETRY: Duration = Duration::from_millis(20);
+const LAST_RETRY: Duration = Duration::from_secs(1);
+
+/// Plays the card behind `link` in the vpcd reader at `addr` until `control` is stopped.
+///
+/// Waits for vpcd while it is not listening and reconnects, with backoff, when the
+/// connection drops (pcscd restarted); a dropped connection powers the card off. When
+/// stopped it closes the connection, so the reader shows no card. Fails on an address that
+/// does not resolve or a link that breaks.
+pub fn run<L: Link>(link: &mut L, addr: &str, control: &Control, verbose: bool) -> Result<()> {
+    let mut retry = FIRST_RETRY;
+    let mut waiting_reported = false;
+    while !control.is_stopped() {
+        let stream = match connect(addr) {
+            Ok(stream) => stream,
+            Err(error) if is_transient(&error) => {
+                if verbose && !waiting_reported {
+                    eprintln!("ukey-sim: waiting for vpcd at {addr} ({error})");
+                    waiting_reported = true;
+                }
+                control.sleep(retry);
+                retry = (retry * 2).min(LAST_RETRY);
+                continue;
+            }
+            Err(error) => {
+                return Err(Error::io(format!("connecting to vpcd at {addr}"), error));
+            }
+        };
+        retry = FIRST_RETRY;
+        waiting_reported = false;
+        if verbose {
+            eprintln!("ukey-sim: card inserted in the vpcd reader at {addr}");
+        }
+        let served = serve(link, &stream, control);
+        control.unwatch();
+        link.power_off()?;
+        served?;
+        if verbose && !control.is_stopped() {
+            eprintln!("ukey-sim: vpcd at {addr} closed the connection");
+        }
+    }
+    Ok(())
+}
+
+fn connect(addr: &str) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect(addr)?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// Errors after which vpcd may come (back): pcscd not started yet, or restarting.
+fn is_transient(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::ConnectionRefused
+            | ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::TimedOut
+    )
+}
+
+/// Serves one connection until vpcd closes it or a stop is requested. Socket errors end
+/// the connection (the caller reconnects); only a failing link is an error.
+fn serve<L: Link>(link: &mut L, stream: &TcpStream, control: &Control) -> Result<()> {
+    let Ok(watched) = stream.try_clone() else {
+        return Ok(());
+    };
+    control.watch(watched);
+    let mut stream = stream;
+    let mut powered = false;
+    loop {
+        let Ok(Some(message)) = read_message(&mut stream) else {
+            return Ok(());
+        };
+        let answer = match message.as_slice() {
+            [CTRL_OFF] => {
+                link.power_off()?;
+                None
+            }
+            [CTRL_ON] => {
+                link.power_on()?;
+                powered = true;
+                None
+            }
+            [CTRL_RESET] => {
+                link.reset()?;
+                None
+            }
+            [CTRL_ATR] => Some(link.atr()?),
+            [code] => {
+                eprintln!("ukey-sim: ignoring unknown vpcd control code {code:02X}");
+                None
+            }
+            command => Some(link.transmit(command)?),
+        };
+        if let Some(answer) = answer {
+            if answer.len() > usize::from(u16::MAX) {
+                return Err(Error::Vpcd(format!(
+                    "a {}-byte answer does not fit a vpcd message",
+                    answer.len()
+                )));
+            }
+            if write_message(&mut stream, &answer).is_err() {
+                return Ok(());
+            }
+            if powered && message == [CTRL_ATR] {
+                control.set_seen(true);
+            }
+        }
+    }
+}
+
+/// Reads one message; `None` when vpcd closed the connection between messages.
+fn read_message(stream: &mut &TcpStream) -> io::Result<Option<Vec<u8>>> {
+    let mut length = [0u8; 2];
+    quickack(stream);
+    let first = stream.read(&mut length)?;
+    if first == 0 {
+        return Ok(None);
+    }
+    if first == 1 {
+        quickack(stream);
+        stream.read_exact(&mut length[1..])?;
+    }
+    let mut message = vec![0u8; usize::from(u16::from_be_bytes(length))];
+    let mut filled = 0;
+    while filled < message.len() {
+        quickack(stream);
+        match stream.read(&mut message[filled..])? {
+            0 => return Err(ErrorKind::UnexpectedEof.into()),
+            n => filled += n,
+        }
+    }
+    Ok(Some(message))
+}
+
+/// Acknowledges at once whatever arrives next, so vpcd's second write is not held back by
+/// Nagle's algorithm waiting for our delayed ACK. Linux clears the flag by itself, hence
+/// before every read.
+fn quickack(stream: &TcpStream) {
+    let _ = SockRef::from(stream).set_tcp_quickack(true);
+}
+
+/// Writes one message in a single write.
+fn write_message(stream: &mut &TcpStream, payload: &[u8]) -> io::Result<()> {
+    let mut message = Vec::with_capacity(payload.len() + 2);
+    message.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    message.extend_from_slice(payload);
+    stream.write_all(&message)
+}
