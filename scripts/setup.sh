@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what ukey's demo and tests need on Debian 12, idempotently: the PC/SC stack with
+# vsmartcard's vpcd, the clients the interop tests drive, QEMU for the Cortex-M4 board, and
+# the Rust target and components. Runs as root (or with sudo available).
+set -euo pipefail
+
+packages=(
+  pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools
+  opensc opensc-pkcs11 yubico-piv-tool libengine-pkcs11-openssl openssl
+  pkg-config qemu-system-arm
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+rustup target list --installed | grep -qx thumbv7em-none-eabihf || rustup target add thumbv7em-none-eabihf
+for c in rustfmt clippy; do
+  rustup component list --installed | grep -q "^$c" || rustup component add "$c"
+done
