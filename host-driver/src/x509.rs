@@ -14,7 +14,7 @@ mod csr;
 mod tests;
 
 pub use ca::LocalCa;
-pub use cert::{CertificateInfo, Renewal, days_until};
+pub use cert::{CertificateInfo, Renewal, certificate_public_key, days_until, verify_issued_by};
 pub use cms::{CmsOptions, sign_cms_detached, verify_cms_detached};
 pub use csr::{build_csr, verify_csr};
 

@@ -134,3 +134,39 @@ impl CertificateInfo {
         })
     }
 }
+
+/// The subject public key of a DER certificate.
+pub fn certificate_public_key(der: &[u8]) -> Result<PublicKey> {
+    let cert = Certificate::from_der(der)
+        .map_err(|e| Error::data(format!("not a readable X.509 certificate: {e}")))?;
+    PublicKey::from_spki(cert.tbs_certificate().subject_public_key_info())
+}
+
+/// Checks that the DER certificate `der` was issued by the DER certificate `issuer_der`:
+/// the names chain and the issuer's key verifies the signature.
+pub fn verify_issued_by(der: &[u8], issuer_der: &[u8]) -> Result<()> {
+    let cert = Certificate::from_der(der)
+        .map_err(|e| Error::data(format!("not a readable X.509 certificate: {e}")))?;
+    let issuer = Certificate::from_der(issuer_der)
+        .map_err(|e| Error::data(format!("not a readable CA certificate: {e}")))?;
+    if cert.tbs_certificate().issuer() != issuer.tbs_certificate().subject() {
+        return Err(Error::data(
+            "the certificate was not issued by this CA (names differ)",
+        ));
+    }
+    let issuer_key = PublicKey::from_spki(issuer.tbs_certificate().subject_public_key_info())?;
+    if algorithm_of(&cert.signature_algorithm().oid) != Some(issuer_key.algorithm()) {
+        return Err(Error::data(
+            "the certificate's signature algorithm does not match the CA key",
+        ));
+    }
+    let signature = cert
+        .signature()
+        .as_bytes()
+        .ok_or_else(|| Error::data("the certificate's signature is not whole bytes"))?;
+    issuer_key.verify(
+        &cert.tbs_certificate().to_der()?,
+        signature,
+        crate::keys::DEFAULT_SIGNER_ID,
+    )
+}

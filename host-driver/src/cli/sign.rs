@@ -1,0 +1,122 @@
+//! `ukey sign`: a detached signature of a file, raw (DER `SEQUENCE { r, s }`, what
+//! `openssl pkeyutl -verify` and `openssl dgst -verify` read) or CMS.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Serialize;
+use ukey_host::x509::{CmsOptions, MessageSigner, TokenSigner, sign_cms_detached};
+use ukey_host::{DEFAULT_SIGNER_ID, Error, Pin, PinPolicy, Slot, Token};
+
+use super::{CmdResult, Ctx, Failure, read_file, secret, write_out};
+
+/// Sign a file with a key on the token (detached signature).
+#[derive(Args, Debug)]
+pub(crate) struct SignCmd {
+    /// The file to sign.
+    file: PathBuf,
+    /// The slot whose key signs.
+    #[arg(long, default_value = "9c")]
+    slot: Slot,
+    /// Write a detached CMS signature (DER) with the slot's certificate.
+    #[arg(long)]
+    cms: bool,
+    /// The PIN (asked without echo when the key needs it and it is not given).
+    #[arg(long)]
+    pin: Option<String>,
+    /// The SM2 signer ID.
+    #[arg(long, default_value = DEFAULT_SIGNER_ID)]
+    signer_id: String,
+    /// Where to write the signature (default: FILE.sig, or FILE.p7s with --cms).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct Signature {
+    file: PathBuf,
+    signature_file: PathBuf,
+    algorithm: ukey_host::Algorithm,
+    format: &'static str,
+}
+
+/// The PIN for signing with `slot`, when its key asks for one: from the option or asked.
+pub(crate) fn signing_pin(
+    token: &mut Token,
+    slot: Slot,
+    given: Option<&str>,
+) -> Result<Option<Pin>, Failure> {
+    let meta = token.key_metadata(slot)?.ok_or_else(|| Error::NotFound {
+        what: format!("a key in slot {slot}"),
+    })?;
+    let needed = match meta.pin_policy {
+        PinPolicy::Never => false,
+        PinPolicy::Default => slot != Slot::CardAuthentication,
+        PinPolicy::Once | PinPolicy::Always => true,
+    };
+    if needed || given.is_some() {
+        Ok(Some(secret(given, "PIN: ")?))
+    } else {
+        Ok(None)
+    }
+}
+
+fn with_extension(path: &Path, ext: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(ext);
+    PathBuf::from(name)
+}
+
+impl SignCmd {
+    pub(crate) fn run(&self, ctx: &Ctx) -> CmdResult {
+        let content = read_file(&self.file)?;
+        let mut token = ctx.open()?;
+        let certificate = if self.cms {
+            Some(
+                token
+                    .certificate(self.slot)?
+                    .ok_or_else(|| Error::NotFound {
+                        what: format!(
+                            "a certificate in slot {} (a CMS signature carries one)",
+                            self.slot
+                        ),
+                    })?,
+            )
+        } else {
+            None
+        };
+        let pin = signing_pin(&mut token, self.slot, self.pin.as_deref())?;
+        ctx.progress("Signing on the token…");
+        let mut signer = TokenSigner::new(&mut token, self.slot, pin, &self.signer_id)?;
+        let algorithm = signer.public_key().algorithm();
+        let (bytes, format, ext) = match &certificate {
+            Some(cert) => (
+                sign_cms_detached(&content, cert, &mut signer, &CmsOptions::default())?,
+                "cms",
+                ".p7s",
+            ),
+            None => (signer.sign_message(&content)?, "raw", ".sig"),
+        };
+        let out = self
+            .out
+            .clone()
+            .unwrap_or_else(|| with_extension(&self.file, ext));
+        write_out(Some(&out), &bytes)?;
+        let report = Signature {
+            file: self.file.clone(),
+            signature_file: out,
+            algorithm,
+            format,
+        };
+        ctx.print(&report, |r| {
+            format!(
+                "Signed {} with the {} key in slot {}; signature written to {}.",
+                r.file.display(),
+                r.algorithm,
+                self.slot,
+                r.signature_file.display()
+            )
+        });
+        Ok(())
+    }
+}
