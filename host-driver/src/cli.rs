@@ -32,7 +32,7 @@ Exit codes:
   6   PIN or PUK blocked
   7   PIN or management key needed, or management key wrong
   8   not found on the token (no key or certificate in the slot)
-  9   signature does not verify
+  9   signature does not verify, or its certificate is not from the given CA
   10  `ukey doctor` found a problem";
 
 /// The certificate assistant for ukey (PIV and SM2) tokens.
@@ -124,7 +124,7 @@ fn exit_code(error: &Error) -> u8 {
         Error::PinBlocked | Error::PukBlocked => 6,
         Error::NotAuthenticated | Error::WrongManagementKey => 7,
         Error::NotFound { .. } => 8,
-        Error::SignatureInvalid => 9,
+        Error::SignatureInvalid | Error::NotIssuedByCa => 9,
         _ => 1,
     }
 }

@@ -93,6 +93,8 @@ pub enum Error {
     },
     /// A signature does not match the data and key.
     SignatureInvalid,
+    /// A certificate was not issued by the CA it was checked against.
+    NotIssuedByCa,
     /// Another PC/SC failure.
     Pcsc {
         /// The PC/SC layer's description.
@@ -232,6 +234,7 @@ impl fmt::Display for Error {
             }
             Self::BadData { message } => f.write_str(message),
             Self::SignatureInvalid => f.write_str("the signature does not match"),
+            Self::NotIssuedByCa => f.write_str("the certificate was not issued by this CA"),
             Self::Pcsc { message } => write!(f, "smart card service error: {message}"),
             Self::Io { path, source } => write!(f, "{}: {source}", path.display()),
         }

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use clap::Args;
 use der::Encode;
 use serde::Serialize;
-use ukey_host::x509::{TokenSigner, build_csr, parse_name, to_pem};
-use ukey_host::{DEFAULT_SIGNER_ID, Slot};
+use ukey_host::Slot;
+use ukey_host::x509::{build_csr, parse_name, to_pem};
 
-use super::sign::signing_pin;
+use super::sign::SigningArgs;
 use super::{CmdResult, Ctx, Failure, write_out};
 
 /// Make a certificate request (PKCS#10) signed by a key on the token.
@@ -20,12 +20,8 @@ pub(crate) struct CsrCmd {
     /// The subject, as `CN=Zhang San,O=Example,C=CN` or `/C=CN/O=Example/CN=Zhang San`.
     #[arg(long)]
     subject: String,
-    /// The PIN (asked without echo when the key needs it and it is not given).
-    #[arg(long)]
-    pin: Option<String>,
-    /// The SM2 signer ID.
-    #[arg(long, default_value = DEFAULT_SIGNER_ID)]
-    signer_id: String,
+    #[command(flatten)]
+    signing: SigningArgs,
     /// Write the request (PEM) to this file instead of standard output.
     #[arg(long, short)]
     out: Option<PathBuf>,
@@ -42,9 +38,7 @@ impl CsrCmd {
     pub(crate) fn run(&self, ctx: &Ctx) -> CmdResult {
         let subject = parse_name(&self.subject)?;
         let mut token = ctx.open()?;
-        let pin = signing_pin(&mut token, self.slot, self.pin.as_deref())?;
-        ctx.progress("Signing the request on the token…");
-        let mut signer = TokenSigner::new(&mut token, self.slot, pin, &self.signer_id)?;
+        let mut signer = self.signing.signer(ctx, &mut token, self.slot)?;
         let request = build_csr(subject, &mut signer)?;
         let der = request
             .to_der()

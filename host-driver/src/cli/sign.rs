@@ -21,15 +21,36 @@ pub(crate) struct SignCmd {
     /// Write a detached CMS signature (DER) with the slot's certificate.
     #[arg(long)]
     cms: bool,
+    #[command(flatten)]
+    signing: SigningArgs,
+    /// Where to write the signature (default: FILE.sig, or FILE.p7s with --cms).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+/// How to sign with a key on the token: the PIN and the SM2 signer ID.
+#[derive(Args, Debug)]
+pub(crate) struct SigningArgs {
     /// The PIN (asked without echo when the key needs it and it is not given).
     #[arg(long)]
     pin: Option<String>,
     /// The SM2 signer ID.
     #[arg(long, default_value = DEFAULT_SIGNER_ID)]
     signer_id: String,
-    /// Where to write the signature (default: FILE.sig, or FILE.p7s with --cms).
-    #[arg(long, short)]
-    out: Option<PathBuf>,
+}
+
+impl SigningArgs {
+    /// A signer for `slot`, with the PIN when its key asks for one.
+    pub(crate) fn signer<'a>(
+        &self,
+        ctx: &Ctx,
+        token: &'a mut Token,
+        slot: Slot,
+    ) -> Result<TokenSigner<'a>, Failure> {
+        let pin = signing_pin(token, slot, self.pin.as_deref())?;
+        ctx.progress("Signing on the token…");
+        Ok(TokenSigner::new(token, slot, pin, &self.signer_id)?)
+    }
 }
 
 #[derive(Serialize)]
@@ -41,11 +62,7 @@ struct Signature {
 }
 
 /// The PIN for signing with `slot`, when its key asks for one: from the option or asked.
-pub(crate) fn signing_pin(
-    token: &mut Token,
-    slot: Slot,
-    given: Option<&str>,
-) -> Result<Option<Pin>, Failure> {
+fn signing_pin(token: &mut Token, slot: Slot, given: Option<&str>) -> Result<Option<Pin>, Failure> {
     let meta = token.key_metadata(slot)?.ok_or_else(|| Error::NotFound {
         what: format!("a key in slot {slot}"),
     })?;
@@ -85,9 +102,7 @@ impl SignCmd {
         } else {
             None
         };
-        let pin = signing_pin(&mut token, self.slot, self.pin.as_deref())?;
-        ctx.progress("Signing on the token…");
-        let mut signer = TokenSigner::new(&mut token, self.slot, pin, &self.signer_id)?;
+        let mut signer = self.signing.signer(ctx, &mut token, self.slot)?;
         let algorithm = signer.public_key().algorithm();
         let (bytes, format, ext) = match &certificate {
             Some(cert) => (

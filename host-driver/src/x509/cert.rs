@@ -164,9 +164,11 @@ pub fn verify_issued_by(der: &[u8], issuer_der: &[u8]) -> Result<()> {
         .signature()
         .as_bytes()
         .ok_or_else(|| Error::data("the certificate's signature is not whole bytes"))?;
-    issuer_key.verify(
-        &cert.tbs_certificate().to_der()?,
-        signature,
-        crate::keys::DEFAULT_SIGNER_ID,
-    )
+    issuer_key
+        .verify(
+            &cert.tbs_certificate().to_der()?,
+            signature,
+            crate::keys::DEFAULT_SIGNER_ID,
+        )
+        .map_err(|_| Error::NotIssuedByCa)
 }
