@@ -138,7 +138,7 @@ fn remedy(error: &Error) -> Option<&'static str> {
         Error::NoReader => "plug the token in, or try another USB port; `ukey doctor` checks more",
         Error::NoCard { .. } => "insert the card the right way round, or plug the token in again",
         Error::NoToken | Error::NotPiv { .. } => "`ukey list` shows what each reader holds",
-        Error::PinBlocked => "unblock it with `ukey pin unblock`, which asks for the PUK",
+        Error::PinBlocked => "run `ukey pin unblock`",
         Error::WrongManagementKey => "give the right key with --management-key",
         Error::CardRemoved => "plug the token in again and repeat the command",
         _ => return None,

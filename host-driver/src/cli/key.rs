@@ -103,7 +103,7 @@ impl KeyCmd {
         };
         ctx.print(&generated, |g| match &args.out {
             Some(path) => format!(
-                "Generated a {} key in slot {}; public key written to {}.",
+                "New {} key in slot {}; public key written to {}.",
                 g.algorithm,
                 g.slot,
                 path.display()
