@@ -9,9 +9,15 @@
 //!
 //! ```text
 //! DIR/reader.conf.d/vpcd   one vpcd reader per port pair (slot 0 on port p, slot 1 on p + 1)
+//! DIR/libifdvpcd-N.so      a copy of the vpcd driver for each reader after the first
 //! DIR/run/pcscd.comm       the socket: PCSCLITE_CSOCK_NAME=DIR/run/pcscd.comm opensc-tool -l
 //! DIR/pcscd.log            pcscd's own output (foreground, -f)
 //! ```
+//!
+//! vpcd keeps its two slots in static variables indexed by slot number only, so two
+//! readers loaded from the same driver file share them and only the last one works. Each
+//! reader after the first therefore loads its own copy of the driver (a distinct file is a
+//! distinct library to the dynamic loader).
 //!
 //! This needs root (or CAP_SYS_ADMIN) for the namespace and the bind mount, and creates an
 //! empty `/run/pcscd` if the machine has none. pcscd runs under a small shell that holds a
@@ -51,13 +57,13 @@ kill "$pcscd" 2>/dev/null
 wait "$pcscd"
 "#;
 
-/// A running private pcscd. Dropping it stops pcscd, waits for it and removes its
-/// directory.
+/// A running private pcscd. Dropping it stops pcscd, waits for it and removes its files.
 #[derive(Debug)]
 pub struct Pcscd {
     child: Child,
     lifeline: Option<ChildStdin>,
     dir: PathBuf,
+    made_dir: bool,
     ports: Vec<u16>,
 }
 
@@ -68,10 +74,10 @@ impl Pcscd {
         let mut last = None;
         for _ in 0..ATTEMPTS {
             let dir = fresh_dir()?;
-            match free_ports(readers).and_then(|ports| Self::start_at(&dir, &ports)) {
+            match free_ports(readers).and_then(|ports| Self::launch(&dir, &ports, true)) {
                 Ok(pcscd) => return Ok(pcscd),
                 Err(error) => {
-                    let _ = fs::remove_dir_all(&dir);
+                    let _ = fs::remove_dir(&dir);
                     last = Some(error);
                 }
             }
@@ -80,9 +86,13 @@ impl Pcscd {
     }
 
     /// Starts a pcscd with a vpcd reader on each of `ports` (slot 0 on the port, slot 1 on
-    /// the next), keeping its socket, configuration and log in `dir` (created if missing, and
-    /// removed when it stops).
+    /// the next), keeping its socket, configuration and log in `dir`. When it stops it
+    /// removes what it put there, and `dir` itself if it created it.
     pub fn start_at(dir: &Path, ports: &[u16]) -> Result<Self> {
+        Self::launch(dir, ports, !dir.exists())
+    }
+
+    fn launch(dir: &Path, ports: &[u16], made_dir: bool) -> Result<Self> {
         if ports.is_empty() {
             return Err(Error::Pcscd(
                 "a pcscd needs at least one vpcd reader".into(),
@@ -94,9 +104,21 @@ impl Pcscd {
             )));
         }
         let config = dir.join("reader.conf.d");
+        let drivers: Vec<PathBuf> = (0..ports.len())
+            .map(|reader| match reader {
+                0 => PathBuf::from(VPCD_DRIVER),
+                n => dir.join(format!("libifdvpcd-{n}.so")),
+            })
+            .collect();
         fs::create_dir_all(&config)
             .and_then(|()| fs::create_dir_all(dir.join("run")))
-            .and_then(|()| fs::write(config.join("vpcd"), reader_conf(ports)))
+            .and_then(|()| {
+                drivers
+                    .iter()
+                    .skip(1)
+                    .try_for_each(|copy| fs::copy(VPCD_DRIVER, copy).map(drop))
+            })
+            .and_then(|()| fs::write(config.join("vpcd"), reader_conf(ports, &drivers)))
             .map_err(|error| Error::io(format!("preparing {}", dir.display()), error))?;
         let mut child = Command::new("unshare")
             .args([
@@ -119,6 +141,7 @@ impl Pcscd {
             child,
             lifeline,
             dir: dir.to_path_buf(),
+            made_dir,
             ports: ports.to_vec(),
         };
         pcscd.wait_ready()?;
@@ -171,7 +194,7 @@ impl Pcscd {
         log
     }
 
-    /// Stops pcscd, waits for it and removes its directory.
+    /// Stops pcscd, waits for it and removes its files.
     pub fn stop(mut self) -> Result<()> {
         self.shut_down()
     }
@@ -230,9 +253,31 @@ impl Pcscd {
                 Err(error) => break Err(Error::io("waiting for pcscd", error)),
             }
         };
-        let removed = fs::remove_dir_all(&self.dir);
+        let removed = self.remove_files();
         waited?;
-        removed.map_err(|error| Error::io(format!("removing {}", self.dir.display()), error))
+        removed.map_err(|error| Error::io(format!("cleaning up {}", self.dir.display()), error))
+    }
+
+    /// Removes what [`Pcscd::launch`] put in its directory, and the directory if it made it.
+    fn remove_files(&self) -> std::io::Result<()> {
+        let absent_is_fine = |result: std::io::Result<()>| match result {
+            Err(error) if error.kind() == ErrorKind::NotFound => Ok(()),
+            other => other,
+        };
+        absent_is_fine(fs::remove_dir_all(self.dir.join("reader.conf.d")))?;
+        absent_is_fine(fs::remove_dir_all(self.dir.join("run")))?;
+        for reader in 1..self.ports.len() {
+            absent_is_fine(fs::remove_file(
+                self.dir.join(format!("libifdvpcd-{reader}.so")),
+            ))?;
+        }
+        for log in ["launcher.log", "pcscd.log"] {
+            absent_is_fine(fs::remove_file(self.dir.join(log)))?;
+        }
+        if self.made_dir {
+            absent_is_fine(fs::remove_dir(&self.dir))?;
+        }
+        Ok(())
     }
 }
 
@@ -245,15 +290,17 @@ impl Drop for Pcscd {
 /// reader.conf.d entries: vpcd takes its port from DEVICENAME (`/dev/null:PORT`: listen on
 /// PORT for slot 0 and PORT + 1 for slot 1); each reader gets a name of its own, since
 /// pcscd would give two readers of one name the same reader names.
-fn reader_conf(ports: &[u16]) -> String {
+fn reader_conf(ports: &[u16], drivers: &[PathBuf]) -> String {
     ports
         .iter()
+        .zip(drivers)
         .enumerate()
-        .map(|(reader, port)| {
+        .map(|(reader, (port, driver))| {
             format!(
-                "FRIENDLYNAME \"{}\"\nDEVICENAME /dev/null:0x{port:04X}\nLIBPATH {VPCD_DRIVER}\n\
+                "FRIENDLYNAME \"{}\"\nDEVICENAME /dev/null:0x{port:04X}\nLIBPATH {}\n\
                  CHANNELID 0x{port:04X}\n\n",
-                friendly_name(reader)
+                friendly_name(reader),
+                driver.display()
             )
         })
         .collect()

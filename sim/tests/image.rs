@@ -1,0 +1,179 @@
+//! Flash images: state persists across runs; a bad file is refused and left byte for byte
+//! as it was; a second token on one image is refused; profiles say what to fix.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ukey_sim::{Error, Link, LinkKind, Token, TokenOptions, profile};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+const SELECT_PIV: &[u8] = &[0x00, 0xA4, 0x04, 0x00, 0x05, 0xA0, 0x00, 0x00, 0x03, 0x08];
+const WRONG_PIN: &[u8] = &[
+    0x00, 0x20, 0x00, 0x80, 0x08, b'6', b'5', b'4', b'3', b'2', b'1', 0xFF, 0xFF,
+];
+const PIN_STATUS: &[u8] = &[0x00, 0x20, 0x00, 0x80];
+
+/// A directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> std::io::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("ukey-sim-test-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir)?;
+        Ok(Self(dir))
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn options(image: &Path, link: LinkKind) -> TokenOptions {
+    TokenOptions {
+        image: Some(image.to_path_buf()),
+        link,
+        ..TokenOptions::default()
+    }
+}
+
+#[test]
+fn pin_counters_persist_across_runs_on_both_links() -> TestResult {
+    let dir = TempDir::new("persist")?;
+    for link in [LinkKind::Direct, LinkKind::Ccid] {
+        let image = dir.path(&format!("{link:?}.img"));
+        let mut token = Token::open(&options(&image, link))?;
+        token.power_on()?;
+        token.transmit(SELECT_PIV)?;
+        assert_eq!(token.transmit(WRONG_PIN)?, [0x63, 0xC2], "{link:?}");
+        token.close()?;
+
+        let mut token = Token::open(&options(&image, link))?;
+        token.power_on()?;
+        token.transmit(SELECT_PIV)?;
+        assert_eq!(
+            token.transmit(PIN_STATUS)?,
+            [0x63, 0xC2],
+            "{link:?}: the try stays spent"
+        );
+        token.close()?;
+    }
+    Ok(())
+}
+
+fn assert_refused_untouched(image: &Path, contents: &[u8]) -> TestResult {
+    fs::write(image, contents)?;
+    let result = Token::open(&options(image, LinkKind::Direct));
+    let error = result.err().ok_or("a bad image was accepted")?;
+    assert!(
+        matches!(error, Error::Image(_) | Error::Open(_)),
+        "unexpected error {error:?}"
+    );
+    let message = error.to_string();
+    assert!(message.contains(&image.display().to_string()), "{message}");
+    assert_eq!(
+        fs::read(image)?,
+        contents,
+        "the refused image was changed: {message}"
+    );
+    Ok(())
+}
+
+#[test]
+fn truncated_foreign_and_corrupt_images_are_refused_and_left_untouched() -> TestResult {
+    let dir = TempDir::new("bad")?;
+    let good = dir.path("good.img");
+    Token::open(&options(&good, LinkKind::Direct))?.close()?;
+    let image = fs::read(&good)?;
+
+    assert_refused_untouched(&dir.path("truncated.img"), &image[..image.len() / 2])?;
+    assert_refused_untouched(&dir.path("header-only.img"), &image[..10])?;
+    assert_refused_untouched(&dir.path("foreign.img"), b"%PDF-1.7 not a token image\n")?;
+    let mut damaged_header = image.clone();
+    damaged_header[17] ^= 0x01;
+    assert_refused_untouched(&dir.path("damaged-header.img"), &damaged_header)?;
+    let mut longer = image.clone();
+    longer.extend_from_slice(&[0; 100]);
+    assert_refused_untouched(&dir.path("longer.img"), &longer)?;
+    Ok(())
+}
+
+#[test]
+fn an_image_with_garbage_pages_is_refused_and_left_untouched() -> TestResult {
+    let dir = TempDir::new("garbage")?;
+    let good = dir.path("good.img");
+    Token::open(&options(&good, LinkKind::Direct))?.close()?;
+    let mut image = fs::read(&good)?;
+    for (i, byte) in image.iter_mut().enumerate().skip(24) {
+        *byte = (i.wrapping_mul(2_654_435_761) >> 7) as u8;
+    }
+    assert_refused_untouched(&dir.path("garbage.img"), &image)
+}
+
+#[test]
+fn a_second_token_on_the_same_image_is_refused() -> TestResult {
+    let dir = TempDir::new("lock")?;
+    let image = dir.path("shared.img");
+    let first = Token::open(&options(&image, LinkKind::Direct))?;
+    let before = fs::read(&image)?;
+    for link in [LinkKind::Direct, LinkKind::Ccid] {
+        let second = Token::open(&options(&image, link));
+        let error = second.err().ok_or("a second token opened a held image")?;
+        assert!(matches!(error, Error::Image(_)), "{error:?}");
+        assert_eq!(fs::read(&image)?, before);
+    }
+    first.close()?;
+    Token::open(&options(&image, LinkKind::Ccid))?.close()?;
+    Ok(())
+}
+
+#[test]
+fn profiles_load_and_bad_ones_say_what_to_fix() -> TestResult {
+    let bjca = profile::load("bjca")?;
+    assert_eq!(bjca.pin.as_slice(), b"12345678");
+    assert_eq!(bjca.pin_tries, 10);
+
+    let custom = profile::from_toml(
+        "base = \"bjca\"\nserial = 42\nlabel = \"Zhang San\"\npuk = \"87654321\"\n\
+         [management_key]\nalgorithm = \"aes128\"\nkey = \"000102030405060708090a0b0c0d0e0f\"\n",
+    )?;
+    assert_eq!(custom.serial, 42);
+    assert_eq!(custom.pin.as_slice(), b"12345678");
+    assert_eq!(custom.puk.as_slice(), b"87654321");
+    assert_eq!(custom.management_key.key.len(), 16);
+
+    for (text, hint) in [
+        ("pim = \"123456\"", "pim"),
+        ("pin = \"123456789\"", "6 to 8"),
+        ("pin = \"123\"", "6 to 8"),
+        ("pin_tries = 0", "1 to 15"),
+        ("base = \"gold\"", "bjca"),
+        (
+            "[management_key]\nalgorithm = \"aes128\"\nkey = \"0102\"",
+            "16",
+        ),
+        (
+            "[management_key]\nalgorithm = \"rc4\"\nkey = \"0102\"",
+            "aes256",
+        ),
+        ("serial = \"twelve\"", "serial"),
+    ] {
+        let error = profile::from_toml(text)
+            .err()
+            .ok_or(format!("{text} was accepted"))?;
+        assert!(error.contains(hint), "{text}: {error}");
+    }
+
+    let missing = profile::load("/nonexistent/profile.toml")
+        .err()
+        .ok_or("no error")?;
+    assert!(missing.to_string().contains("default"), "{missing}");
+    Ok(())
+}
