@@ -100,23 +100,23 @@ impl<A: Applet + 'static> CcidLink<A> {
             .name("ukey-usb".into())
             .spawn(move || usb_thread(applet, &options, &call_rx, &reply_tx))
             .map_err(|error| Error::io("starting the USB thread", error))?;
-        let mut link = Self {
-            calls: Some(calls),
-            replies,
-            thread: Some(thread),
-            descriptors: Descriptors {
-                address: 0,
-                device: Vec::new(),
-                configuration: Vec::new(),
-                strings: Default::default(),
-            },
-            atr: None,
-        };
-        match link.reply()? {
-            Reply::Descriptors(descriptors) => link.descriptors = *descriptors,
-            _ => return Err(unexpected()),
+        match replies.recv() {
+            Ok(Ok(Reply::Descriptors(descriptors))) => Ok(Self {
+                calls: Some(calls),
+                replies,
+                thread: Some(thread),
+                descriptors: *descriptors,
+                atr: None,
+            }),
+            first => {
+                drop(calls);
+                let _ = thread.join();
+                Err(match first {
+                    Ok(Err(error)) => error,
+                    _ => usb_gone(),
+                })
+            }
         }
-        Ok(link)
     }
 
     /// The descriptors the host read when it enumerated the device.

@@ -2,9 +2,14 @@
 //! as it was; a second token on one image is refused; profiles say what to fix.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ukey_sim::{Error, Link, LinkKind, Token, TokenOptions, profile};
+
+#[path = "support/temp_dir.rs"]
+mod temp_dir;
+
+use temp_dir::TempDir;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -13,28 +18,6 @@ const WRONG_PIN: &[u8] = &[
     0x00, 0x20, 0x00, 0x80, 0x08, b'6', b'5', b'4', b'3', b'2', b'1', 0xFF, 0xFF,
 ];
 const PIN_STATUS: &[u8] = &[0x00, 0x20, 0x00, 0x80];
-
-/// A directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> std::io::Result<Self> {
-        let dir = std::env::temp_dir().join(format!("ukey-sim-test-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir)?;
-        Ok(Self(dir))
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 fn options(image: &Path, link: LinkKind) -> TokenOptions {
     TokenOptions {

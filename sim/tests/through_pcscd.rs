@@ -3,13 +3,17 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ukey_sim::{LinkKind, Testbed, TokenOptions};
+
+#[path = "support/temp_dir.rs"]
+mod temp_dir;
+
+use temp_dir::TempDir;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -35,29 +39,6 @@ fn run(mut command: Command) -> Result<String, Box<dyn std::error::Error>> {
         .into());
     }
     Ok(stdout)
-}
-
-/// A directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> std::io::Result<Self> {
-        let dir =
-            std::env::temp_dir().join(format!("ukey-pcscd-test-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir)?;
-        Ok(Self(dir))
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A client left running in the background (pcsc_scan, ukey-sim), killed and waited for
@@ -242,11 +223,8 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02X}")).collect()
 }
 
-fn sign_in_a_later_run(
-    bed: &Testbed,
-    dir: &Path,
-    digest: &[u8; 32],
-) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+/// Verifies the PIN and signs `digest` with the key in slot 9C, with raw APDUs.
+fn sign(bed: &Testbed, digest: &[u8; 32]) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
     let mut sign = bed.command("opensc-tool");
     sign.args([
         "-r",
@@ -259,9 +237,7 @@ fn sign_in_a_later_run(
         &format!("0087119C267C2482008120{}00", hex(digest)),
     ]);
     let response = last_response(&run(sign)?)?;
-    let signature = tlv(tlv(&response, 0x7C)?, 0x82)?.to_vec();
-    fs::write(dir.join("signature.der"), &signature)?;
-    Ok(signature)
+    Ok(tlv(tlv(&response, 0x7C)?, 0x82)?.to_vec())
 }
 
 #[test]
@@ -295,7 +271,7 @@ fn a_key_generated_in_one_run_signs_in_the_next_on_both_links() -> TestResult {
         bed.insert(0, &options)?;
         let digest: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0x5A);
         fs::write(dir.path("digest.bin"), digest)?;
-        sign_in_a_later_run(&bed, &dir.0, &digest)?;
+        fs::write(dir.path("signature.der"), sign(&bed, &digest)?)?;
         bed.remove(0)?;
 
         let mut verify = Command::new("openssl");
