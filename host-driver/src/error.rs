@@ -37,7 +37,8 @@ pub enum Error {
     },
     /// The token was removed during the operation.
     CardRemoved,
-    /// Another program reset the token in the middle of the operation.
+    /// The connection to the token was lost in the middle of the operation (it was reset
+    /// or pulled out).
     CardReset,
     /// Another program holds the token exclusively.
     TokenBusy,
@@ -172,7 +173,7 @@ impl Error {
             }
             E::NoReadersAvailable => Self::NoReader,
             E::RemovedCard | E::NoSmartcard => Self::CardRemoved,
-            E::ResetCard => Self::CardReset,
+            E::ResetCard | E::NotTransacted => Self::CardReset,
             E::SharingViolation => Self::TokenBusy,
             other => Self::Pcsc {
                 message: other.to_string(),

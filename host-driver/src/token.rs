@@ -114,6 +114,8 @@ pub struct Signed {
 /// One token.
 pub struct Token {
     transport: Box<dyn Transport>,
+    /// What the last SELECT answered.
+    application: Option<ApplicationInfo>,
 }
 
 impl std::fmt::Debug for Token {
@@ -127,7 +129,10 @@ impl std::fmt::Debug for Token {
 impl Token {
     /// A token reached through `transport`.
     pub(crate) fn with_transport(transport: Box<dyn Transport>) -> Self {
-        Self { transport }
+        Self {
+            transport,
+            application: None,
+        }
     }
 
     /// The name of the reader that holds the token.
@@ -135,21 +140,38 @@ impl Token {
         self.transport.reader()
     }
 
-    /// Runs `f` in one transaction, after selecting the application.
+    /// Runs `f` in one transaction, after selecting the application. When the connection
+    /// turns out to be lost at the selection, before anything else was sent, the token is
+    /// reconnected and the transaction begun again, once.
     fn session<T>(&mut self, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
-        self.raw_session(|tx| {
-            tx.select()?;
-            f(tx)
-        })
+        let result = self.select_then(f);
+        self.name_reader(result)
     }
 
-    /// Runs `f` in one transaction.
-    fn raw_session<T>(&mut self, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
-        let result = self.transport.begin().and_then(|mut session| {
-            f(&mut Tx {
+    fn select_then<T>(&mut self, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        let mut retried = false;
+        loop {
+            let mut session = self.transport.begin()?;
+            let mut tx = Tx {
                 link: session.link.as_mut(),
-            })
-        });
+            };
+            match tx.select() {
+                Ok(app) => {
+                    self.application = Some(app);
+                    return f(&mut tx);
+                }
+                Err(Error::CardReset | Error::CardRemoved) if !retried => {
+                    drop(session);
+                    retried = true;
+                    self.transport.reconnect()?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Fills in the reader's name where an error needs it.
+    fn name_reader<T>(&self, result: Result<T>) -> Result<T> {
         result.map_err(|err| match err {
             Error::NotPiv { .. } => Error::NotPiv {
                 reader: self.reader().to_owned(),
@@ -160,7 +182,10 @@ impl Token {
 
     /// Selects the application and reads its property template.
     pub fn application(&mut self) -> Result<ApplicationInfo> {
-        self.raw_session(|tx| tx.select())
+        self.session(|_| Ok(()))?;
+        self.application
+            .clone()
+            .ok_or_else(|| Error::response("no answer to SELECT"))
     }
 
     /// The firmware version (GET VERSION).
@@ -784,6 +809,22 @@ mod tests {
         assert_eq!(app.label.as_deref(), Some("ukey PIV"));
         assert_eq!(app.algorithms, [Algorithm::P256, Algorithm::Sm2]);
         done(&log, 1);
+    }
+
+    #[test]
+    fn a_lost_connection_at_select_is_reconnected_once() {
+        let (script, log) = Script::from_steps(vec![
+            Step::Lost,
+            Step::Exact(hex(SELECT), hex(SELECTED)),
+            Step::Exact(hex("00FD000000"), hex("050400 9000")),
+            Step::Lost,
+            Step::Lost,
+        ]);
+        let mut t = Token::with_transport(Box::new(script));
+        assert_eq!(t.version().unwrap().to_string(), "5.4.0");
+        assert!(matches!(t.version(), Err(Error::CardReset)));
+        let log = log.lock().unwrap();
+        assert_eq!((log.transactions, log.reconnects), (4, 2));
     }
 
     #[test]

@@ -16,6 +16,10 @@ pub(crate) trait Transport: Send {
 
     /// The name of the reader the token sits in.
     fn reader(&self) -> &str;
+
+    /// Connects again after the connection was lost (token reset, pulled out and put
+    /// back, pcscd restarted), or says why it cannot.
+    fn reconnect(&mut self) -> Result<()>;
 }
 
 /// Sends one encoded command APDU and returns the response with its status word.
@@ -78,17 +82,9 @@ impl PcscTransport {
         })
     }
 
-    /// Brings the connection back after a reset, a removal or a pcscd restart, or says
-    /// clearly why it cannot.
+    /// Brings the connection back after `err`, or says clearly why it cannot.
     fn recover(&mut self, err: pcsc::Error) -> Result<()> {
         match err {
-            pcsc::Error::ResetCard | pcsc::Error::RemovedCard | pcsc::Error::UnpoweredCard => self
-                .card
-                .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::LeaveCard)
-                .map_err(|e| match e {
-                    pcsc::Error::NoSmartcard | pcsc::Error::RemovedCard => Error::CardRemoved,
-                    other => Error::from_pcsc(other),
-                }),
             pcsc::Error::InvalidHandle
             | pcsc::Error::NoService
             | pcsc::Error::ServiceStopped
@@ -103,7 +99,23 @@ impl PcscTransport {
                 *self = fresh;
                 Ok(())
             }
-            other => Err(Error::from_pcsc(other)),
+            _ => {
+                match self
+                    .card
+                    .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::LeaveCard)
+                {
+                    Ok(()) => Ok(()),
+                    Err(pcsc::Error::NoSmartcard | pcsc::Error::RemovedCard) => {
+                        Err(Error::CardRemoved)
+                    }
+                    Err(
+                        e @ (pcsc::Error::InvalidHandle
+                        | pcsc::Error::NoService
+                        | pcsc::Error::ServiceStopped),
+                    ) => self.recover(e),
+                    Err(other) => Err(Error::from_pcsc(other)),
+                }
+            }
         }
     }
 }
@@ -124,6 +136,15 @@ impl Transport for PcscTransport {
 
     fn reader(&self) -> &str {
         &self.name
+    }
+
+    fn reconnect(&mut self) -> Result<()> {
+        let err = self
+            .card
+            .status2_len()
+            .err()
+            .unwrap_or(pcsc::Error::ResetCard);
+        self.recover(err)
     }
 }
 
@@ -162,6 +183,8 @@ pub(crate) mod script {
         Exact(Vec<u8>, Vec<u8>),
         /// The function checks the command and answers it.
         Respond(Responder),
+        /// The connection is lost at this command.
+        Lost,
     }
 
     /// The shared state of a script, kept by the test to check what happened.
@@ -171,6 +194,8 @@ pub(crate) mod script {
         pub(crate) steps: VecDeque<Step>,
         /// How many transactions were opened.
         pub(crate) transactions: usize,
+        /// How many times the token was reconnected.
+        pub(crate) reconnects: usize,
     }
 
     /// A transport that plays a script.
@@ -203,6 +228,7 @@ pub(crate) mod script {
             let log = Arc::new(Mutex::new(Log {
                 steps: steps.into(),
                 transactions: 0,
+                reconnects: 0,
             }));
             (
                 Self {
@@ -229,6 +255,7 @@ pub(crate) mod script {
                     Ok(response)
                 }
                 Some(Step::Respond(mut f)) => Ok(f(command)),
+                Some(Step::Lost) => Err(Error::CardReset),
             }
         }
     }
@@ -243,6 +270,11 @@ pub(crate) mod script {
 
         fn reader(&self) -> &str {
             "Scripted Reader 00 00"
+        }
+
+        fn reconnect(&mut self) -> Result<()> {
+            self.log.lock().unwrap().reconnects += 1;
+            Ok(())
         }
     }
 }
