@@ -9,15 +9,16 @@
 //!
 //! ```text
 //! DIR/reader.conf.d/vpcd   one vpcd reader per port pair (slot 0 on port p, slot 1 on p + 1)
-//! DIR/libifdvpcd-N.so      a copy of the vpcd driver for each reader after the first
+//! DIR/libifdvpcd-N.so      a copy of the vpcd driver for each reader
 //! DIR/run/pcscd.comm       the socket: PCSCLITE_CSOCK_NAME=DIR/run/pcscd.comm opensc-tool -l
 //! DIR/pcscd.log            pcscd's own output (foreground, -f)
 //! ```
 //!
 //! vpcd keeps its two slots in static variables indexed by slot number only, so two
 //! readers loaded from the same driver file share them and only the last one works. Each
-//! reader after the first therefore loads its own copy of the driver (a distinct file is a
-//! distinct library to the dynamic loader).
+//! reader therefore loads its own copy of the driver (a distinct file is a distinct library
+//! to the dynamic loader). And inside the namespace an empty tmpfs hides pcscd's USB driver
+//! directory, so the private pcscd never claims a real USB reader the machine's pcscd uses.
 //!
 //! This needs root (or CAP_SYS_ADMIN) for the namespace and the bind mount, and creates an
 //! empty `/run/pcscd` if the machine has none. pcscd runs under a small shell that holds a
@@ -37,19 +38,23 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 
-/// The vpcd driver pcscd loads (Debian package vsmartcard-vpcd).
+/// The vpcd driver (Debian package vsmartcard-vpcd).
 const VPCD_DRIVER: &str = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so";
+/// Where Debian's pcscd looks for USB reader drivers (its `usbdropdir`).
+const USB_DRIVERS: &str = "/usr/lib/pcsc/drivers";
 /// The name vpcd readers get: pcscd appends the reader's and the slot's numbers.
 const FRIENDLY_NAME: &str = "Virtual PCD";
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 const ATTEMPTS: usize = 3;
 
-/// Runs inside the namespace: `$1` is the private directory.
+/// Runs inside the namespace: `$1` is the private directory, `$2` pcscd's USB driver
+/// directory.
 const LAUNCHER: &str = r#"
 exec 2>>"$1/launcher.log"
 mkdir -p /run/pcscd
 mount --bind "$1/run" /run/pcscd || exit 1
+if [ -d "$2" ]; then mount -t tmpfs -o size=16k,mode=0755 ukey-no-usb "$2" || exit 1; fi
 setpriv --pdeathsig KILL pcscd --foreground --config "$1/reader.conf.d" >>"$1/pcscd.log" 2>&1 &
 pcscd=$!
 read -r line
@@ -105,17 +110,13 @@ impl Pcscd {
         }
         let config = dir.join("reader.conf.d");
         let drivers: Vec<PathBuf> = (0..ports.len())
-            .map(|reader| match reader {
-                0 => PathBuf::from(VPCD_DRIVER),
-                n => dir.join(format!("libifdvpcd-{n}.so")),
-            })
+            .map(|reader| dir.join(format!("libifdvpcd-{reader}.so")))
             .collect();
         fs::create_dir_all(&config)
             .and_then(|()| fs::create_dir_all(dir.join("run")))
             .and_then(|()| {
                 drivers
                     .iter()
-                    .skip(1)
                     .try_for_each(|copy| fs::copy(VPCD_DRIVER, copy).map(drop))
             })
             .and_then(|()| fs::write(config.join("vpcd"), reader_conf(ports, &drivers)))
@@ -131,6 +132,7 @@ impl Pcscd {
                 "sh",
             ])
             .arg(dir)
+            .arg(USB_DRIVERS)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -266,7 +268,7 @@ impl Pcscd {
         };
         absent_is_fine(fs::remove_dir_all(self.dir.join("reader.conf.d")))?;
         absent_is_fine(fs::remove_dir_all(self.dir.join("run")))?;
-        for reader in 1..self.ports.len() {
+        for reader in 0..self.ports.len() {
             absent_is_fine(fs::remove_file(
                 self.dir.join(format!("libifdvpcd-{reader}.so")),
             ))?;

@@ -4,6 +4,7 @@
 use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::Command;
+use std::thread;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -13,6 +14,8 @@ use crate::token::TokenOptions;
 
 /// How long [`Testbed::insert`] waits for pcscd to see a new card.
 const SEEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long pcscd is given to record a card it has just powered on.
+const SETTLE: Duration = Duration::from_millis(10);
 
 /// A private pcscd and the tokens playing in its readers. Dropping it stops every token
 /// (flushing their images) and then pcscd, and waits for them all.
@@ -56,6 +59,9 @@ impl Testbed {
         }
         let sim = Sim::start(options, &addr)?;
         sim.wait_seen(SEEN_TIMEOUT)?;
+        // pcscd records the card as present right after it reads the ATR the token just
+        // sent; leave it that moment before a client asks.
+        thread::sleep(SETTLE);
         *place = Some(sim);
         Ok(())
     }

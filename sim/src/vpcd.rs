@@ -66,8 +66,9 @@ pub fn run<L: Link>(link: &mut L, addr: &str, control: &Control, verbose: bool) 
         }
         let served = serve(link, &stream, control);
         control.unwatch();
-        link.power_off()?;
+        let powered_off = link.power_off();
         served?;
+        powered_off?;
         if verbose && !control.is_stopped() {
             eprintln!("ukey-sim: vpcd at {addr} closed the connection");
         }
