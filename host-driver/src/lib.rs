@@ -7,6 +7,7 @@
 //! CMS signatures; [`uscc`] checks Chinese unified social credit codes.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod apdu;
 mod error;
