@@ -11,8 +11,9 @@ use crate::error::{Error, Result};
 use crate::pcscd::Pcscd;
 use crate::sim::Sim;
 use crate::token::TokenOptions;
+use crate::vpcd;
 
-/// How long [`Testbed::insert`] waits for pcscd to see a new card.
+/// How long [`Testbed::insert`] and [`Testbed::remove`] wait for pcscd to notice.
 const SEEN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long pcscd is given to record a card it has just powered on.
 const SETTLE: Duration = Duration::from_millis(10);
@@ -60,21 +61,26 @@ impl Testbed {
         let sim = Sim::start(options, &addr)?;
         sim.wait_seen(SEEN_TIMEOUT)?;
         // pcscd records the card as present right after it reads the ATR the token just
-        // sent; leave it that moment before a client asks.
+        // sent (and as absent right after a failed poll); leave it that moment before a
+        // client asks.
         thread::sleep(SETTLE);
         *place = Some(sim);
         Ok(())
     }
 
-    /// Stops the token in `slot`, as when it is pulled out: its image is flushed and the
-    /// reader shows no card.
+    /// Stops the token in `slot`, as when it is pulled out: its image is flushed, and once
+    /// this returns pcscd shows no card in the reader.
     pub fn remove(&mut self, slot: usize) -> Result<()> {
+        let addr = self.pcscd.vpcd_addr(slot).ok_or_else(|| no_slot(slot))?;
         let sim = self
             .sims
             .get_mut(slot)
             .and_then(Option::take)
             .ok_or_else(|| Error::Vpcd(format!("slot {slot} holds no token")))?;
-        sim.stop()
+        sim.stop()?;
+        vpcd::wait_polled(&addr, SEEN_TIMEOUT)?;
+        thread::sleep(SETTLE);
+        Ok(())
     }
 
     /// The PC/SC reader name of `slot`, for `-r` options and `SCardConnect`.

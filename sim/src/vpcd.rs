@@ -76,6 +76,33 @@ pub fn run<L: Link>(link: &mut L, addr: &str, control: &Control, verbose: bool) 
     Ok(())
 }
 
+/// After a token left the slot at `addr`: returns once vpcd has polled the slot again,
+/// which it does only after it has found the token gone, so pcscd then shows no card.
+///
+/// It connects a probe in the token's place and waits for vpcd's first message to it; the
+/// probe closes without answering, so vpcd finds no card there either. Returns at once if
+/// vpcd is not listening (pcscd stopped).
+pub fn wait_polled(addr: &str, timeout: Duration) -> Result<()> {
+    let probe = match TcpStream::connect(addr) {
+        Ok(probe) => probe,
+        Err(error) if is_transient(&error) => return Ok(()),
+        Err(error) => return Err(Error::io(format!("connecting to vpcd at {addr}"), error)),
+    };
+    probe
+        .set_read_timeout(Some(timeout))
+        .map_err(|error| Error::io("setting a read timeout", error))?;
+    let mut byte = [0u8; 1];
+    match (&probe).read(&mut byte) {
+        Ok(_) => Ok(()),
+        Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            Err(Error::Vpcd(format!(
+                "vpcd at {addr} did not poll the slot within {timeout:?}"
+            )))
+        }
+        Err(_) => Ok(()),
+    }
+}
+
 fn connect(addr: &str) -> io::Result<TcpStream> {
     let stream = TcpStream::connect(addr)?;
     stream.set_nodelay(true)?;

@@ -112,18 +112,24 @@ impl Drop for Background {
     }
 }
 
+/// The `opensc-tool -l` line of `reader`.
+fn listed(bed: &Testbed, reader: &str) -> Result<String, Box<dyn std::error::Error>> {
+    let mut list = bed.command("opensc-tool");
+    list.arg("-l");
+    let listing = run(list)?;
+    let line = listing
+        .lines()
+        .find(|line| line.ends_with(reader))
+        .ok_or(format!("no {reader} in\n{listing}"))?;
+    Ok(line.to_string())
+}
+
 #[test]
 fn opensc_tool_lists_the_reader_with_the_card_on_both_links() -> TestResult {
     for link in LINKS {
-        let bed = Testbed::with_token(&token(link))?;
+        let mut bed = Testbed::with_token(&token(link))?;
         let reader = bed.reader(0)?;
-        let mut list = bed.command("opensc-tool");
-        list.arg("-l");
-        let listing = run(list)?;
-        let line = listing
-            .lines()
-            .find(|line| line.ends_with(&reader))
-            .ok_or(format!("{link:?}: no {reader} in\n{listing}"))?;
+        let line = listed(&bed, &reader)?;
         assert!(line.contains("Yes"), "{link:?}: no card in {line}");
 
         let mut atr = bed.command("opensc-tool");
@@ -133,6 +139,13 @@ fn opensc_tool_lists_the_reader_with_the_card_on_both_links() -> TestResult {
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(run(atr)?.trim(), expected.join(":"), "{link:?}");
+
+        bed.remove(0)?;
+        let line = listed(&bed, &reader)?;
+        assert!(
+            line.contains("No"),
+            "{link:?}: a card after removal in {line}"
+        );
     }
     Ok(())
 }
@@ -297,15 +310,8 @@ fn several_tokens_in_two_slots_and_two_readers() -> TestResult {
     bed.insert(0, &token(LinkKind::Direct))?;
     bed.insert(1, &token(LinkKind::Ccid))?;
     bed.insert(3, &token(LinkKind::Direct))?;
-    let mut list = bed.command("opensc-tool");
-    list.arg("-l");
-    let listing = run(list)?;
     for slot in 0..4 {
-        let reader = bed.reader(slot)?;
-        let line = listing
-            .lines()
-            .find(|line| line.ends_with(&reader))
-            .ok_or(format!("no {reader} in\n{listing}"))?;
+        let line = listed(&bed, &bed.reader(slot)?)?;
         assert_eq!(line.contains("Yes"), slot != 2, "{line}");
     }
     Ok(())
