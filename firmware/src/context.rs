@@ -14,7 +14,7 @@ use crate::profile::Profile;
 use crate::state::{
     DataObject, FACTORY_KEY, Factory, MAX_OBJECT, SECURITY_KEY, Security, Slot, SlotKey, Volatile,
 };
-use crate::store::{Store, StoreError};
+use crate::store::{self, Contents, Store, StoreError};
 
 /// The state every handler reads and changes.
 pub struct Context<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> {
@@ -59,19 +59,26 @@ impl From<StoreError> for OpenError {
 
 impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
     /// Loads the token from `flash`, making a new one from `profile` if the flash is blank,
-    /// and finishing a RESET that a power cut interrupted.
+    /// and finishing a RESET that a power cut interrupted. A flash that is neither blank nor
+    /// a token's is refused as [`OpenError::Corrupted`] and not written to.
     pub fn open(flash: F, mut rng: R, profile: &Profile) -> Result<Self, OpenError> {
         profile.validate().map_err(OpenError::Profile)?;
+        let mut flash = flash;
+        let contents = store::inspect(&mut flash, FACTORY_KEY)?;
         let mut store = Store::open(flash)?;
-        let factory = match store.fetch(FACTORY_KEY)? {
-            Some(bytes) => Factory::decode(bytes).map_err(|_| OpenError::Corrupted)?,
-            None => {
+        let factory = match contents {
+            Contents::Found => match store.fetch(FACTORY_KEY)? {
+                Some(bytes) => Factory::decode(bytes).map_err(|_| OpenError::Corrupted)?,
+                None => return Err(OpenError::Corrupted),
+            },
+            Contents::Blank => {
                 let factory = Factory {
                     profile: profile.clone(),
                 };
                 store.store(FACTORY_KEY, &factory.encode())?;
                 factory
             }
+            Contents::Foreign => return Err(OpenError::Corrupted),
         };
         let security = match store.fetch(SECURITY_KEY)? {
             Some(bytes) => Security::decode(bytes).map_err(|_| OpenError::Corrupted)?,

@@ -87,6 +87,86 @@ pub(crate) struct Store<F: NorFlash + MultiwriteNorFlash> {
 /// page at compile time or guess.
 type RecordCache = Cache<Uncached, Uncached, ArrayKeyPointers<RecordKey, CACHED_KEYS>, RecordKey>;
 
+/// What a flash holds, as [`inspect`] sees it without writing anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Contents {
+    /// Every byte erased: a new part, ready to be made into a token.
+    Blank,
+    /// A store holding the record that was looked for.
+    Found,
+    /// Neither: another program's data, damage, or a store without that record.
+    Foreign,
+}
+
+/// Looks at `flash` without writing to it: is it blank, or a store holding `key`?
+///
+/// The look-up runs over a read-only view, so sequential-storage cannot "repair" (erase and
+/// rewrite) pages of a flash that is not ours; such a flash is reported as [`Contents::Foreign`]
+/// and left exactly as it was.
+pub(crate) fn inspect<F: NorFlash + MultiwriteNorFlash>(
+    flash: &mut F,
+    key: u16,
+) -> Result<Contents, StoreError> {
+    let mut chunk = [0u8; 256];
+    let mut blank = true;
+    let mut offset = 0usize;
+    while offset < flash.capacity() {
+        let n = chunk.len().min(flash.capacity() - offset);
+        let at = u32::try_from(offset).map_err(|_| StoreError::Geometry)?;
+        flash
+            .read(at, &mut chunk[..n])
+            .map_err(|_| StoreError::Flash)?;
+        if chunk[..n].iter().any(|&b| b != 0xFF) {
+            blank = false;
+            break;
+        }
+        offset += n;
+    }
+    if blank {
+        return Ok(Contents::Blank);
+    }
+    let mut store = Store::open(ReadOnly(flash))?;
+    Ok(match store.fetch(key) {
+        Ok(Some(_)) => Contents::Found,
+        Ok(None) | Err(_) => Contents::Foreign,
+    })
+}
+
+/// A flash seen through a view that reads and never writes or erases.
+struct ReadOnly<'a, F>(&'a mut F);
+
+impl<F: NorFlash> ErrorType for ReadOnly<'_, F> {
+    type Error = embedded_storage::nor_flash::NorFlashErrorKind;
+}
+
+impl<F: NorFlash> ReadNorFlash for ReadOnly<'_, F> {
+    const READ_SIZE: usize = F::READ_SIZE;
+
+    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
+        use embedded_storage::nor_flash::NorFlashError;
+        self.0.read(offset, bytes).map_err(|e| e.kind())
+    }
+
+    fn capacity(&self) -> usize {
+        self.0.capacity()
+    }
+}
+
+impl<F: NorFlash> NorFlash for ReadOnly<'_, F> {
+    const WRITE_SIZE: usize = F::WRITE_SIZE;
+    const ERASE_SIZE: usize = F::ERASE_SIZE;
+
+    fn erase(&mut self, _from: u32, _to: u32) -> Result<(), Self::Error> {
+        Err(embedded_storage::nor_flash::NorFlashErrorKind::Other)
+    }
+
+    fn write(&mut self, _offset: u32, _bytes: &[u8]) -> Result<(), Self::Error> {
+        Err(embedded_storage::nor_flash::NorFlashErrorKind::Other)
+    }
+}
+
+impl<F: NorFlash> MultiwriteNorFlash for ReadOnly<'_, F> {}
+
 impl<F: NorFlash + MultiwriteNorFlash> Store<F> {
     /// Largest value `store` accepts, in bytes.
     pub(crate) const MAX_VALUE: usize = MAX_VALUE;

@@ -538,3 +538,24 @@ fn no_private_key_byte_leaves_the_card() {
     }
     assert_eq!(responses.len(), 13);
 }
+
+#[test]
+fn a_flash_that_is_not_a_tokens_is_refused_and_left_untouched() {
+    use rand_chacha::rand_core::SeedableRng;
+    let mut bytes = Box::new([0xFFu8; FLASH_LEN]);
+    for (i, b) in bytes.iter_mut().enumerate().take(20_000) {
+        *b = (i * 31 % 251) as u8;
+    }
+    let mut flash = Flash::from_bytes(&bytes);
+    let opened = ukey_firmware::Card::open(
+        &mut flash,
+        rand_chacha::ChaCha20Rng::seed_from_u64(1),
+        &Profile::standard(1),
+    );
+    assert!(matches!(opened, Err(ukey_firmware::OpenError::Corrupted)));
+    assert_eq!(
+        flash.as_bytes()[..],
+        bytes[..],
+        "a refused flash is not written to"
+    );
+}

@@ -1,0 +1,91 @@
+//! The UART framing: `type (1 byte) | length (2 bytes, big-endian) | payload`, both ways.
+//! README.md lists the frame types.
+
+use crate::clock::Deadline;
+use crate::uart::Uart;
+
+/// Longest payload the board takes: an extended-length APDU carrying the applet's largest
+/// command data (header 4, Lc 3, data, Le 2).
+pub const MAX_PAYLOAD: usize = 4 + 3 + ukey_firmware::MAX_COMMAND_DATA + 2;
+
+/// How long the board waits for each further byte of a started frame. A host that lost track
+/// of the framing stays quiet this long; the board then drops the partial frame.
+const BYTE_TIMEOUT_MS: u64 = 500;
+
+/// Why a received frame is refused; its code is the payload of the `E` frame the board answers.
+#[derive(Clone, Copy)]
+pub enum LinkError {
+    /// The type byte is none the board knows; that single byte was dropped.
+    UnknownType = 1,
+    /// The payload is longer than [`MAX_PAYLOAD`]; it was read and dropped.
+    TooLong = 2,
+    /// The frame stopped arriving for [`BYTE_TIMEOUT_MS`]; what came was dropped.
+    Timeout = 3,
+    /// The payload length is wrong for this frame type.
+    BadLength = 4,
+    /// Power-on before the DRBG was seeded.
+    NotSeeded = 5,
+    /// A seed after the card was opened: the DRBG is seeded once per boot.
+    AlreadySeeded = 6,
+    /// An APDU or reset before power-on.
+    NotPowered = 7,
+    /// The applet could not open its store.
+    OpenFailed = 8,
+}
+
+/// One received frame, its payload in the caller's buffer.
+pub struct Frame {
+    /// The frame type, an ASCII letter.
+    pub kind: u8,
+    /// Payload length.
+    pub len: usize,
+}
+
+/// Whether `kind` is a frame type the host may send.
+fn known(kind: u8) -> bool {
+    matches!(kind, b'S' | b'P' | b'R' | b'A' | b'H' | b'T' | b'Q')
+}
+
+/// Waits for the next well-formed frame, answering `E` for each malformed one.
+pub fn receive(uart: &mut Uart, payload: &mut [u8; MAX_PAYLOAD]) -> Frame {
+    loop {
+        match receive_one(uart, payload) {
+            Ok(frame) => return frame,
+            Err(error) => send(uart, b'E', &[error as u8]),
+        }
+    }
+}
+
+/// Reads one frame; on a timeout or an oversized frame, what was read is dropped.
+fn receive_one(uart: &mut Uart, payload: &mut [u8; MAX_PAYLOAD]) -> Result<Frame, LinkError> {
+    let kind = uart.read_byte();
+    if !known(kind) {
+        return Err(LinkError::UnknownType);
+    }
+    let mut next = || uart.read_byte_until(Deadline::after_millis(BYTE_TIMEOUT_MS));
+    let high = next().ok_or(LinkError::Timeout)?;
+    let low = next().ok_or(LinkError::Timeout)?;
+    let len = usize::from(u16::from_be_bytes([high, low]));
+    match payload.get_mut(..len) {
+        Some(buf) => {
+            for byte in buf {
+                *byte = next().ok_or(LinkError::Timeout)?;
+            }
+            Ok(Frame { kind, len })
+        }
+        None => {
+            for _ in 0..len {
+                next().ok_or(LinkError::Timeout)?;
+            }
+            Err(LinkError::TooLong)
+        }
+    }
+}
+
+/// Sends one frame. Payloads never exceed 64 KiB here (the longest is a response APDU).
+pub fn send(uart: &mut Uart, kind: u8, payload: &[u8]) {
+    let len = u16::try_from(payload.len()).unwrap_or(u16::MAX);
+    uart.write_all(&[kind]);
+    uart.write_all(&len.to_be_bytes());
+    uart.write_all(&payload[..usize::from(len)]);
+}
