@@ -91,9 +91,7 @@ impl Response {
         self.buf[end..end + 2].copy_from_slice(&status.to_bytes());
         self.sent = end;
         if left == 0 {
-            self.len = 0;
-            self.sent = 0;
-            self.covered = None;
+            self.clear();
         }
         &self.buf[start..end + 2]
     }

@@ -387,6 +387,15 @@ pub enum Origin {
     Generated,
 }
 
+impl Origin {
+    /// The origin byte.
+    pub const fn id(self) -> u8 {
+        match self {
+            Self::Generated => 1,
+        }
+    }
+}
+
 /// A slot's key pair and its policy.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SlotKey {
@@ -415,9 +424,7 @@ impl SlotKey {
             self.algorithm.id(),
             self.pin_policy.id(),
             TOUCH_NEVER,
-            match self.origin {
-                Origin::Generated => 1,
-            },
+            self.origin.id(),
         ]);
         out[5..5 + SCALAR_LEN].copy_from_slice(self.secret.as_ref());
         out[5 + SCALAR_LEN..].copy_from_slice(&self.public);
@@ -527,6 +534,20 @@ pub struct Volatile {
     pub management_authenticated: bool,
     /// A witness or challenge the card sent and awaits the answer to.
     pub pending_auth: Option<PendingAuth>,
+}
+
+impl Volatile {
+    /// The PIN is no longer verified (VERIFY P1 `FF`, a new PIN, a failed attempt).
+    pub fn forget_pin(&mut self) {
+        self.pin_verified = false;
+        self.pin_fresh = false;
+    }
+
+    /// The PIN was just verified.
+    pub fn pin_verified_now(&mut self) {
+        self.pin_verified = true;
+        self.pin_fresh = true;
+    }
 }
 
 /// The card's half of a management-key exchange in progress.

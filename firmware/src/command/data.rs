@@ -58,14 +58,19 @@ pub fn get<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     if object == DataObject::PrintedInformation && !ctx.volatile.pin_verified {
         return Err(Status::SecurityStatusNotSatisfied);
     }
+    if object == DataObject::Label {
+        let label = label(ctx)?;
+        return if label.is_empty() {
+            Err(Status::NotFound)
+        } else {
+            reply.tlv(0x53, &label)
+        };
+    }
     if let Some(value) = ctx.object(object)? {
         return reply.tlv(0x53, value);
     }
     match object {
         DataObject::Chuid => default_chuid(ctx.factory.profile.serial, reply),
-        DataObject::Label if !ctx.factory.profile.label.is_empty() => {
-            reply.tlv(0x53, &ctx.factory.profile.label)
-        }
         _ => Err(Status::NotFound),
     }
 }
@@ -122,13 +127,7 @@ fn device_info<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     let (total, free) = ctx.storage_usage()?;
     let mut serial_text = [0u8; 10];
     let serial_text = decimal(ctx.factory.profile.serial, &mut serial_text);
-    let mut label = heapless::Vec::<u8, 32>::new();
-    match ctx.object(DataObject::Label)? {
-        Some(stored) => label
-            .extend_from_slice(stored)
-            .map_err(|_| Status::IncorrectData)?,
-        None => label = ctx.factory.profile.label.clone(),
-    }
+    let label = label(ctx)?;
     let mut storage = [0u8; 8];
     storage[..4].copy_from_slice(&total.to_be_bytes());
     storage[4..].copy_from_slice(&free.to_be_bytes());
@@ -148,6 +147,16 @@ fn device_info<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
         reply.tlv(tag, value)?;
     }
     Ok(())
+}
+
+/// The holder's label: the one written with PUT DATA, else the factory one (maybe empty).
+fn label<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
+    ctx: &mut Context<F, R>,
+) -> Result<heapless::Vec<u8, 32>, Status> {
+    match ctx.object(DataObject::Label)? {
+        Some(stored) => heapless::Vec::from_slice(stored).map_err(|_| Status::IncorrectData),
+        None => Ok(ctx.factory.profile.label.clone()),
+    }
 }
 
 /// Writes `n` in decimal into `buf`; returns the digits.

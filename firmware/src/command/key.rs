@@ -126,12 +126,7 @@ pub fn metadata<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
             let key = ctx.key(slot).ok_or(Status::ReferencedDataNotFound)?;
             reply.tlv(0x01, &[key.algorithm.id()])?;
             reply.tlv(0x02, &[key.pin_policy.id(), TOUCH_NEVER])?;
-            reply.tlv(
-                0x03,
-                &[match key.origin {
-                    Origin::Generated => 1,
-                }],
-            )?;
+            reply.tlv(0x03, &[key.origin.id()])?;
             reply.header(0x04, 2 + key.public.len())?;
             reply.tlv(0x86, &key.public)
         }

@@ -45,8 +45,7 @@ pub fn set_pin_retries<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     security.pin = PinState::new(pin_salt, &pin::pad(&profile.pin), pin_tries, true);
     security.puk = PinState::new(puk_salt, &pin::pad(&profile.puk), puk_tries, true);
     ctx.save_security(security)?;
-    ctx.volatile.pin_verified = false;
-    ctx.volatile.pin_fresh = false;
+    ctx.volatile.forget_pin();
     Ok(())
 }
 

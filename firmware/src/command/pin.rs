@@ -25,7 +25,7 @@ fn check_and_apply<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,
     which: SecretRef,
     candidate: &[u8],
-    on_match: impl FnOnce(&mut Security, &mut R),
+    on_match: impl FnOnce(&mut Security),
 ) -> Result<(), Status> {
     let mut security = ctx.security().clone();
     let state = state_mut(&mut security, which);
@@ -40,7 +40,7 @@ fn check_and_apply<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     }
     let state = state_mut(&mut security, which);
     state.tries_left = state.tries_max;
-    on_match(&mut security, &mut ctx.rng);
+    on_match(&mut security);
     ctx.save_security(security)
 }
 
@@ -60,11 +60,9 @@ pub fn verify<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     if !pin::is_well_formed(candidate) {
         return Err(Status::IncorrectData);
     }
-    ctx.volatile.pin_verified = false;
-    ctx.volatile.pin_fresh = false;
-    check_and_apply(ctx, SecretRef::Pin, candidate, |_, _| {})?;
-    ctx.volatile.pin_verified = true;
-    ctx.volatile.pin_fresh = true;
+    ctx.volatile.forget_pin();
+    check_and_apply(ctx, SecretRef::Pin, candidate, |_| {})?;
+    ctx.volatile.pin_verified_now();
     Ok(())
 }
 
@@ -72,8 +70,7 @@ pub fn verify<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
 pub fn forget<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,
 ) -> Result<(), Status> {
-    ctx.volatile.pin_verified = false;
-    ctx.volatile.pin_fresh = false;
+    ctx.volatile.forget_pin();
     Ok(())
 }
 
@@ -96,15 +93,13 @@ pub fn change<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     data: &[u8],
 ) -> Result<(), Status> {
     let (old, new) = split_pair(data)?;
-    check_and_apply(ctx, which, old, |security, rng| {
+    let salt = ctx.salt();
+    check_and_apply(ctx, which, old, |security| {
         let state = state_mut(security, which);
-        let mut salt = [0u8; pin::SALT_LEN];
-        rng.fill_bytes(&mut salt);
         *state = PinState::new(salt, &new, state.tries_max, false);
     })?;
     if which == SecretRef::Pin {
-        ctx.volatile.pin_verified = true;
-        ctx.volatile.pin_fresh = true;
+        ctx.volatile.pin_verified_now();
     }
     Ok(())
 }
@@ -115,11 +110,9 @@ pub fn unblock<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     data: &[u8],
 ) -> Result<(), Status> {
     let (puk, new_pin) = split_pair(data)?;
-    ctx.volatile.pin_verified = false;
-    ctx.volatile.pin_fresh = false;
-    check_and_apply(ctx, SecretRef::Puk, puk, |security, rng| {
-        let mut salt = [0u8; pin::SALT_LEN];
-        rng.fill_bytes(&mut salt);
+    ctx.volatile.forget_pin();
+    let salt = ctx.salt();
+    check_and_apply(ctx, SecretRef::Puk, puk, |security| {
         let tries = security.pin.tries_max;
         security.pin = PinState::new(salt, &new_pin, tries, false);
     })
