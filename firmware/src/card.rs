@@ -7,7 +7,7 @@ use rand_core::CryptoRng;
 
 use crate::apdu::{CLA_CHAINING, CommandApdu, MAX_COMMAND_DATA, MAX_RESPONSE_DATA, Reply, Status};
 use crate::command::{self, Command};
-use crate::context::Context;
+use crate::context::{Context, Place};
 use crate::profile::Profile;
 
 /// INS of GET RESPONSE.
@@ -98,18 +98,29 @@ impl Response {
 }
 
 /// A ukey token: the applet over its store. One per physical (or virtual) token.
+///
+/// A card is built empty by the `const` [`Card::new`] (so a board can place it in a
+/// `static` without building it on the stack) and then given its flash by [`Card::load`],
+/// which works in place. [`Card::open`] does both for platforms with room to spare.
 pub struct Card<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> {
-    ctx: Context<F, R>,
+    /// The loaded token; empty until [`Card::load`] succeeds.
+    ctx: Place<Context<F, R>>,
     chain: Chain,
     response: Response,
 }
 
+impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Default for Card<F, R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Card<F, R> {
-    /// Opens the token kept in `flash`; a blank flash is made into a new token from
-    /// `profile` (a token already made keeps its own factory settings).
-    pub fn open(flash: F, rng: R, profile: &Profile) -> Result<Self, OpenError> {
-        Ok(Self {
-            ctx: Context::open(flash, rng, profile)?,
+    /// A card with no token loaded: it answers every command `65 81` (memory failure) until
+    /// [`Card::load`] succeeds.
+    pub const fn new() -> Self {
+        Self {
+            ctx: Place::Empty,
             chain: Chain {
                 header: None,
                 len: 0,
@@ -122,20 +133,41 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Card<F, R> {
                 covered: None,
                 status: [0; 2],
             },
-        })
+        }
+    }
+
+    /// Opens the token kept in `flash`; a blank flash is made into a new token from
+    /// `profile` (a token already made keeps its own factory settings).
+    pub fn open(flash: F, rng: R, profile: &Profile) -> Result<Self, OpenError> {
+        let mut card = Self::new();
+        card.load(flash, rng, profile)?;
+        Ok(card)
+    }
+
+    /// [`Card::open`] in place: loads the token kept in `flash` into this card, replacing
+    /// any token loaded before, and starts a fresh session. On error the card is left
+    /// with no token loaded.
+    pub fn load(&mut self, flash: F, rng: R, profile: &Profile) -> Result<(), OpenError> {
+        self.reset();
+        Context::open_in(&mut self.ctx, flash, rng, profile)
     }
 
     /// Power on, power off or warm reset: forgets the security state (PIN verified,
     /// management key authenticated), any half-gathered chain and any unread response.
     /// Stored data is kept.
     pub fn reset(&mut self) {
-        self.ctx.volatile = Default::default();
+        if let Some(ctx) = self.ctx.get_mut() {
+            ctx.volatile = Default::default();
+        }
         self.chain.header = None;
         self.response.clear();
     }
 
     /// Handles one command APDU and returns the response: data, then SW1 SW2.
     pub fn process(&mut self, command: &[u8]) -> &[u8] {
+        let Some(ctx) = self.ctx.get_mut() else {
+            return self.response.status_only(Status::MemoryFailure);
+        };
         let apdu = match CommandApdu::parse(command) {
             Ok(apdu) => apdu,
             Err(status) => return self.response.status_only(status),
@@ -170,8 +202,7 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Card<F, R> {
             apdu.data
         };
         let mut reply = Reply::new(&mut self.response.buf[..MAX_RESPONSE_DATA]);
-        let result = Command::parse(&apdu, data)
-            .and_then(|cmd| command::run(&mut self.ctx, cmd, &mut reply));
+        let result = Command::parse(&apdu, data).and_then(|cmd| command::run(ctx, cmd, &mut reply));
         match result {
             Ok(()) => {
                 self.response.len = reply.len();
@@ -191,8 +222,11 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Card<F, R> {
         self.response.next_part(apdu.le)
     }
 
-    /// Gives the flash back, as when the token is unplugged.
-    pub fn into_flash(self) -> F {
-        self.ctx.into_flash()
+    /// Gives the flash back, as when the token is unplugged; `None` if no token was loaded.
+    pub fn into_flash(self) -> Option<F> {
+        match self.ctx {
+            Place::Open(ctx) => Some(ctx.into_flash()),
+            Place::Empty => None,
+        }
     }
 }

@@ -14,7 +14,28 @@ use crate::profile::Profile;
 use crate::state::{
     DataObject, FACTORY_KEY, Factory, MAX_OBJECT, SECURITY_KEY, Security, Slot, SlotKey, Volatile,
 };
-use crate::store::{self, Contents, Store, StoreError};
+use crate::store::{Contents, Store, StoreError};
+
+/// Where a card keeps its context: an explicit zero tag for [`Place::Empty`] and no niche,
+/// so an empty card is all zero bytes and a board's `static` card lands in `.bss`, rather
+/// than costing its size a second time in flash as `.data`.
+#[repr(u8)]
+pub enum Place<C> {
+    /// No token loaded.
+    Empty = 0,
+    /// A loaded token.
+    Open(C) = 1,
+}
+
+impl<C> Place<C> {
+    /// The loaded token, if any.
+    pub fn get_mut(&mut self) -> Option<&mut C> {
+        match self {
+            Self::Open(context) => Some(context),
+            Self::Empty => None,
+        }
+    }
+}
 
 /// The state every handler reads and changes.
 pub struct Context<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> {
@@ -58,55 +79,71 @@ impl From<StoreError> for OpenError {
 }
 
 impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
-    /// Loads the token from `flash`, making a new one from `profile` if the flash is blank,
-    /// and finishing a RESET that a power cut interrupted. A flash that is neither blank nor
-    /// a token's is refused as [`OpenError::Corrupted`] and not written to.
-    pub fn open(flash: F, mut rng: R, profile: &Profile) -> Result<Self, OpenError> {
+    /// Loads the token from `flash` into `place`, making a new one from `profile` if the flash
+    /// is blank, and finishing a RESET that a power cut interrupted. A flash that is neither
+    /// blank nor a token's is refused as [`OpenError::Corrupted`] and not written to.
+    ///
+    /// The context (over 4 KiB, most of it the store's record buffer) is built in `place`
+    /// and read into there, never passed by value, so opening costs a microcontroller little
+    /// stack. Until the records are read it holds the profile's factory state; on error
+    /// `place` is left `None`.
+    pub fn open_in(
+        place: &mut Place<Self>,
+        flash: F,
+        rng: R,
+        profile: &Profile,
+    ) -> Result<(), OpenError> {
+        *place = Place::Empty;
         profile.validate().map_err(OpenError::Profile)?;
-        let mut flash = flash;
-        let contents = store::inspect(&mut flash, FACTORY_KEY)?;
-        let mut store = Store::open(flash)?;
-        let factory = match contents {
-            Contents::Found => match store.fetch(FACTORY_KEY)? {
-                Some(bytes) => Factory::decode(bytes).map_err(|_| OpenError::Corrupted)?,
-                None => return Err(OpenError::Corrupted),
-            },
-            Contents::Blank => {
-                let factory = Factory {
-                    profile: profile.clone(),
-                };
-                store.store(FACTORY_KEY, &factory.encode())?;
-                factory
-            }
-            Contents::Foreign => return Err(OpenError::Corrupted),
-        };
-        let security = match store.fetch(SECURITY_KEY)? {
-            Some(bytes) => Security::decode(bytes).map_err(|_| OpenError::Corrupted)?,
-            None => {
-                let security =
-                    Security::factory(&factory.profile, [salt(&mut rng), salt(&mut rng)]);
-                store.store(SECURITY_KEY, &security.encode())?;
-                security
-            }
-        };
-        let mut context = Self {
-            store,
+        *place = Place::Open(Self {
+            store: Store::open(flash)?,
             rng,
-            factory,
-            security,
+            factory: Factory {
+                profile: profile.clone(),
+            },
+            security: Security::factory(profile, [[0; SALT_LEN]; 2]),
             keys: Default::default(),
             volatile: Volatile::default(),
-        };
-        if context.security.wipe_pending {
-            context.finish_wipe()?;
+        });
+        if let Place::Open(context) = place {
+            context.load().inspect_err(|_| *place = Place::Empty)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the records, making them from the factory state first on a blank flash.
+    fn load(&mut self) -> Result<(), OpenError> {
+        match self.store.inspect(FACTORY_KEY)? {
+            Contents::Found => match self.store.fetch(FACTORY_KEY)? {
+                Some(bytes) => {
+                    self.factory = Factory::decode(bytes).map_err(|_| OpenError::Corrupted)?
+                }
+                None => return Err(OpenError::Corrupted),
+            },
+            Contents::Blank => self.store.store(FACTORY_KEY, &self.factory.encode())?,
+            Contents::Foreign => return Err(OpenError::Corrupted),
+        }
+        match self.store.fetch(SECURITY_KEY)? {
+            Some(bytes) => {
+                self.security = Security::decode(bytes).map_err(|_| OpenError::Corrupted)?
+            }
+            None => {
+                let salts = [self.salt(), self.salt()];
+                let security = Security::factory(&self.factory.profile, salts);
+                self.store.store(SECURITY_KEY, &security.encode())?;
+                self.security = security;
+            }
+        }
+        if self.security.wipe_pending {
+            self.finish_wipe()?;
         }
         for slot in Slot::ALL {
-            context.keys[slot.index()] = match context.store.fetch(slot.store_key())? {
+            self.keys[slot.index()] = match self.store.fetch(slot.store_key())? {
                 Some(bytes) => Some(SlotKey::decode(bytes).map_err(|_| OpenError::Corrupted)?),
                 None => None,
             };
         }
-        Ok(context)
+        Ok(())
     }
 
     /// Gives the flash back.

@@ -87,7 +87,7 @@ pub(crate) struct Store<F: NorFlash + MultiwriteNorFlash> {
 /// page at compile time or guess.
 type RecordCache = Cache<Uncached, Uncached, ArrayKeyPointers<RecordKey, CACHED_KEYS>, RecordKey>;
 
-/// What a flash holds, as [`inspect`] sees it without writing anything.
+/// What a flash holds, as [`Store::inspect`] sees it without writing anything.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Contents {
     /// Every byte erased: a new part, ready to be made into a token.
@@ -96,40 +96,6 @@ pub(crate) enum Contents {
     Found,
     /// Neither: another program's data, damage, or a store without that record.
     Foreign,
-}
-
-/// Looks at `flash` without writing to it: is it blank, or a store holding `key`?
-///
-/// The look-up runs over a read-only view, so sequential-storage cannot "repair" (erase and
-/// rewrite) pages of a flash that is not ours; such a flash is reported as [`Contents::Foreign`]
-/// and left exactly as it was.
-pub(crate) fn inspect<F: NorFlash + MultiwriteNorFlash>(
-    flash: &mut F,
-    key: u16,
-) -> Result<Contents, StoreError> {
-    let mut chunk = [0u8; 256];
-    let mut blank = true;
-    let mut offset = 0usize;
-    while offset < flash.capacity() {
-        let n = chunk.len().min(flash.capacity() - offset);
-        let at = u32::try_from(offset).map_err(|_| StoreError::Geometry)?;
-        flash
-            .read(at, &mut chunk[..n])
-            .map_err(|_| StoreError::Flash)?;
-        if chunk[..n].iter().any(|&b| b != 0xFF) {
-            blank = false;
-            break;
-        }
-        offset += n;
-    }
-    if blank {
-        return Ok(Contents::Blank);
-    }
-    let mut store = Store::open(ReadOnly(flash))?;
-    Ok(match store.fetch(key) {
-        Ok(Some(_)) => Contents::Found,
-        Ok(None) | Err(_) => Contents::Foreign,
-    })
 }
 
 /// A flash seen through a view that reads and never writes or erases.
@@ -173,28 +139,38 @@ impl<F: NorFlash + MultiwriteNorFlash> Store<F> {
 
     /// Opens the store over the whole flash: at least [`MIN_PAGES`] pages, each big enough for
     /// a largest value; otherwise [`StoreError::Geometry`]. Reads nothing yet: a blank flash is
-    /// an empty store, and damage shows (and is repaired where possible) on first use.
+    /// an empty store, and damage shows (and is repaired where possible) on first use, so
+    /// call [`Store::inspect`] first on a flash that may not be a store.
     pub(crate) fn open(flash: F) -> Result<Self, StoreError> {
-        let capacity = flash.capacity();
-        let whole_pages = capacity.checked_rem(F::ERASE_SIZE) == Some(0);
-        let pages = capacity.checked_div(F::ERASE_SIZE).unwrap_or(0);
-        let end = u32::try_from(capacity).map_err(|_| StoreError::Geometry)?;
-        if !whole_pages || pages < MIN_PAGES {
-            return Err(StoreError::Geometry);
-        }
-        let config = MapConfig::<Blocking<F>>::try_new(0..end).map_err(|_| StoreError::Geometry)?;
-        let word = word_size::<F>();
-        let record = (KEY_LEN + MAX_VALUE)
-            .checked_next_multiple_of(word)
-            .ok_or(StoreError::Geometry)?;
-        let page_need = 2 * word + overhead::<F>() + record;
-        if record > BUFFER_LEN || page_need > F::ERASE_SIZE {
-            return Err(StoreError::Geometry);
-        }
+        let config = MapConfig::try_new(store_range::<F>(flash.capacity())?)
+            .map_err(|_| StoreError::Geometry)?;
         let cache = Cache::new(Uncached, Uncached, ArrayKeyPointers::new());
         Ok(Self {
             map: MapStorage::new(Blocking(flash), config, cache),
             buffer: Buffer([0; BUFFER_LEN]),
+        })
+    }
+
+    /// Looks at the flash without writing to it: is it blank, or a store holding `key`?
+    ///
+    /// The look-up runs over a read-only view, so sequential-storage cannot "repair" (erase
+    /// and rewrite) pages of a flash that is not ours; such a flash is reported as
+    /// [`Contents::Foreign`] and left exactly as it was. It borrows the store's own buffer,
+    /// so it costs no more RAM than the store.
+    pub(crate) fn inspect(&mut self, key: u16) -> Result<Contents, StoreError> {
+        let flash = &mut self.map.flash().0;
+        if is_blank(flash)? {
+            return Ok(Contents::Blank);
+        }
+        let range = store_range::<F>(flash.capacity())?;
+        let config = MapConfig::try_new(range).map_err(|_| StoreError::Geometry)?;
+        let cache = Cache::new(Uncached, Uncached, ArrayKeyPointers::new());
+        let mut view =
+            MapStorage::<_, _, RecordCache>::new(Blocking(ReadOnly(flash)), config, cache);
+        let found = block_on(view.fetch_item::<Record<'_>>(&mut self.buffer.0, &RecordKey(key)));
+        Ok(match found {
+            Ok(Some(_)) => Contents::Found,
+            Ok(None) | Err(_) => Contents::Foreign,
         })
     }
 
@@ -278,6 +254,46 @@ impl<F: NorFlash + MultiwriteNorFlash> Store<F> {
         }
         Ok(())
     }
+}
+
+/// The store's byte range over a flash of `capacity` bytes, if the flash has at least
+/// [`MIN_PAGES`] whole pages and a page holds a largest value with its overhead.
+fn store_range<F: NorFlash + MultiwriteNorFlash>(
+    capacity: usize,
+) -> Result<core::ops::Range<u32>, StoreError> {
+    let whole_pages = capacity.checked_rem(F::ERASE_SIZE) == Some(0);
+    let pages = capacity.checked_div(F::ERASE_SIZE).unwrap_or(0);
+    let end = u32::try_from(capacity).map_err(|_| StoreError::Geometry)?;
+    if !whole_pages || pages < MIN_PAGES {
+        return Err(StoreError::Geometry);
+    }
+    let word = word_size::<F>();
+    let record = (KEY_LEN + MAX_VALUE)
+        .checked_next_multiple_of(word)
+        .ok_or(StoreError::Geometry)?;
+    let page_need = 2 * word + overhead::<F>() + record;
+    if record > BUFFER_LEN || page_need > F::ERASE_SIZE {
+        return Err(StoreError::Geometry);
+    }
+    Ok(0..end)
+}
+
+/// Whether every byte of `flash` is erased (a new part), read in small chunks.
+fn is_blank<F: ReadNorFlash>(flash: &mut F) -> Result<bool, StoreError> {
+    let mut chunk = [0u8; 256];
+    let mut offset = 0usize;
+    while offset < flash.capacity() {
+        let n = chunk.len().min(flash.capacity() - offset);
+        let at = u32::try_from(offset).map_err(|_| StoreError::Geometry)?;
+        flash
+            .read(at, &mut chunk[..n])
+            .map_err(|_| StoreError::Flash)?;
+        if chunk[..n].iter().any(|&b| b != 0xFF) {
+            return Ok(false);
+        }
+        offset += n;
+    }
+    Ok(true)
 }
 
 /// The flash word as sequential-storage counts it: the larger of the read and write sizes.

@@ -464,7 +464,7 @@ fn state_survives_a_replug_and_security_state_does_not() {
     authenticate_default(&mut c);
     let point = generate(&mut c, 0x9C, SM2);
     assert_eq!(verify(&mut c, b"000000"), 0x63C2);
-    let flash = c.into_flash();
+    let flash = c.into_flash().expect("a loaded token");
     let mut c = Box::new(
         ukey_firmware::Card::open(
             flash,
@@ -521,7 +521,7 @@ fn no_private_key_byte_leaves_the_card() {
     }
     run(&mut c, &h("00 F7 00 9B"));
     // The key records hold `secret (32) ‖ public point (65)`: find each secret in the flash.
-    let flash = c.into_flash();
+    let flash = c.into_flash().expect("a loaded token");
     let image = flash.as_bytes();
     for point in &points {
         let at = image

@@ -80,7 +80,7 @@ fn run(image: &Image, cut: Option<u32>, op: Operation) -> (Image, u32) {
     let flash = PowerCutFlash::new(RamFlash::from_bytes(image), cut);
     let mut c = Box::new(Card::open(flash, rng(), &profile()).expect("open"));
     op(&mut c);
-    let flash = c.into_flash();
+    let flash = c.into_flash().expect("a loaded token");
     let ops = flash.operations();
     (Box::new(*flash.into_inner().as_bytes()), ops)
 }
@@ -110,7 +110,7 @@ fn every_cut_here(
 ) {
     let mut c = card_with(&profile(), 2);
     prepare(&mut c);
-    let before: Image = Box::new(*c.into_flash().as_bytes());
+    let before: Image = Box::new(*c.into_flash().expect("a loaded token").as_bytes());
     let (after_image, total) = run(&before, None, op);
     let (states, names) = {
         let mut s = vec![observe(&before), observe(&after_image)];

@@ -58,7 +58,7 @@ proptest! {
 
     #[test]
     fn random_apdus_never_panic_and_change_nothing_unauthorized(apdus in proptest::collection::vec(any_apdu(), 1..24)) {
-        let before = *card().into_flash().as_bytes();
+        let before = *card().into_flash().expect("a loaded token").as_bytes();
         let mut c = reopen(&before, &ukey_firmware::Profile::standard(1), 1);
         let mut may_change = false;
         for apdu in &apdus {
@@ -67,7 +67,7 @@ proptest! {
             let sw = u16::from_be_bytes([r[r.len() - 2], r[r.len() - 1]]);
             may_change |= may_change_state(apdu, sw);
         }
-        let after = *c.into_flash().as_bytes();
+        let after = *c.into_flash().expect("a loaded token").as_bytes();
         prop_assert!(may_change || before == after, "stored state changed without an authorized command");
     }
 }

@@ -126,8 +126,8 @@ impl Token {
             Inner::Ccid(link) => link.into_applet()?,
         };
         match card.into_flash() {
-            Flash::File(mut file) => file.flush().map_err(Error::Image),
-            Flash::Ram(_) => Ok(()),
+            Some(Flash::File(mut file)) => file.flush().map_err(Error::Image),
+            Some(Flash::Ram(_)) | None => Ok(()),
         }
     }
 

@@ -19,7 +19,7 @@ use cortex_m_semihosting::debug;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
-use static_cell::StaticCell;
+use static_cell::ConstStaticCell;
 use ukey_firmware::flash::{PAGE_SIZE, RamFlash};
 use ukey_firmware::{ATR, Card, Profile};
 use zeroize::Zeroize;
@@ -46,8 +46,8 @@ type Token = Card<Flash, ChaCha20Rng>;
 #[unsafe(link_section = ".store")]
 static mut STORE: RamFlash<STORE_BYTES> = RamFlash::new();
 
-/// The card, once opened.
-static CARD: StaticCell<Token> = StaticCell::new();
+/// The card, built empty at compile time (in `.bss`), loaded in place at power-on.
+static CARD: ConstStaticCell<Token> = ConstStaticCell::new(Card::new());
 
 /// Where the board is between power-on and a working card.
 #[allow(
@@ -184,14 +184,14 @@ fn reseed(previous: Option<ChaCha20Rng>, seed: &[u8]) -> ChaCha20Rng {
     rng
 }
 
-/// Opens the card into [`CARD`]: `None` if the store cannot be opened (or the card already
-/// was). Not inlined, so the card's by-value passage through the stack (`Card::open` returns
-/// it) takes stack only while opening, not in `main`'s frame for good.
+/// Loads the token into [`CARD`] in place, so the card never passes through the stack:
+/// `None` if the store cannot be opened (or the card was taken already). Not inlined, so
+/// what opening needs is stack only while it runs, not part of `main`'s frame for good.
 #[inline(never)]
 fn open(flash: Flash, rng: ChaCha20Rng) -> Option<&'static mut Token> {
-    let slot = CARD.try_uninit()?;
-    let card = Card::open(flash, rng, &Profile::standard(SERIAL)).ok()?;
-    Some(slot.write(card))
+    let card = CARD.try_take()?;
+    card.load(flash, rng, &Profile::standard(SERIAL)).ok()?;
+    Some(card)
 }
 
 /// Boots the board and serves frames forever (until a `Q` frame exits QEMU).
