@@ -309,7 +309,7 @@ impl ObjectId {
     }
 }
 
-/// A firmware version.
+/// A version number as GET VERSION answers it (major, minor, patch).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Version {
     /// Major.

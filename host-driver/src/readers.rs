@@ -36,7 +36,8 @@ pub struct ReaderInfo {
 pub struct TokenSummary {
     /// Serial number, when the token tells it.
     pub serial: Option<u32>,
-    /// Firmware version, when the token tells it.
+    /// The PIV version GET VERSION answers (YubiKey numbering), when the token tells it;
+    /// the firmware's own version is in [`crate::DeviceInfo::firmware`].
     pub version: Option<Version>,
     /// The application label.
     pub application: Option<String>,

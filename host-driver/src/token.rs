@@ -188,7 +188,9 @@ impl Token {
             .ok_or_else(|| Error::response("no answer to SELECT"))
     }
 
-    /// The firmware version (GET VERSION).
+    /// The PIV version GET VERSION answers: ukey answers the card edge's YubiKey-compatible
+    /// number so that yubico-piv-tool asks for the serial and metadata. The firmware's own
+    /// version is in [`Token::device_info`].
     pub fn version(&mut self) -> Result<Version> {
         self.session(|tx| tx.version())
     }

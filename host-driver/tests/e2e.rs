@@ -244,6 +244,9 @@ fn doctor_healthy_without_card_and_without_pcscd() {
     let healthy = ukey(&bed, d, &["doctor"]);
     let text = ok(healthy);
     assert!(text.contains("the ukey application answers"), "{text}");
+    // The firmware's own version (5FFF01), not the YubiKey-compatible GET VERSION.
+    let firmware = format!("firmware {}", env!("CARGO_PKG_VERSION"));
+    assert!(text.contains(&firmware), "{text}");
     assert!(text.contains("the PIN is still the default"), "{text}");
     drop(bed);
 

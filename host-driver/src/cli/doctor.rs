@@ -159,10 +159,13 @@ fn diagnose(ctx: &Ctx, checks: &mut Vec<Check>) {
             return;
         }
     };
-    let version = token
-        .version()
-        .map(|v| format!(", firmware {v}"))
-        .unwrap_or_default();
+    let version = match token.device_info().ok().and_then(|d| d.firmware) {
+        Some(firmware) => format!(", firmware {firmware}"),
+        None => token
+            .version()
+            .map(|v| format!(", PIV version {v}"))
+            .unwrap_or_default(),
+    };
     checks.push(check(
         "applet",
         Outcome::Ok,

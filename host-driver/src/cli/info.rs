@@ -250,8 +250,13 @@ fn human(r: &Report) -> String {
     if let Some(s) = r.serial {
         out.push_str(&format!("Serial:       {s}\n"));
     }
+    if let Some(firmware) = r.device.as_ref().and_then(|d| d.firmware.as_ref()) {
+        out.push_str(&format!("Firmware:     {firmware}\n"));
+    }
     if let Some(v) = r.version {
-        out.push_str(&format!("Firmware:     {v}\n"));
+        out.push_str(&format!(
+            "PIV version:  {v} (GET VERSION, as a YubiKey answers)\n"
+        ));
     }
     if let Some(l) = &r.label {
         out.push_str(&format!("Label:        {l}\n"));

@@ -25,7 +25,7 @@ impl ListCmd {
                             .map_or_else(|| "no serial".to_owned(), |s| format!("serial {s}"));
                         let version = t
                             .version
-                            .map(|v| format!(", firmware {v}"))
+                            .map(|v| format!(", PIV version {v}"))
                             .unwrap_or_default();
                         format!("ukey token, {serial}{version}")
                     }
