@@ -10,6 +10,10 @@ use crate::command::{self, Command};
 use crate::context::{Context, Place};
 use crate::profile::Profile;
 
+mod provision;
+
+pub use provision::ProvisionError;
+
 /// INS of GET RESPONSE.
 const GET_RESPONSE: u8 = 0xC0;
 

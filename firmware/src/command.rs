@@ -5,7 +5,7 @@
 //! chaining belong to the APDU layer ([`crate::card`]) and never reach this module.
 
 mod auth;
-mod data;
+pub(crate) mod data;
 mod key;
 mod management;
 mod pin;

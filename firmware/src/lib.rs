@@ -26,7 +26,7 @@ mod store;
 mod tlv;
 
 pub use apdu::{MAX_COMMAND_DATA, MAX_RESPONSE_DATA};
-pub use card::{Card, OpenError};
+pub use card::{Card, OpenError, ProvisionError};
 pub use profile::{ManagementKey, ManagementKeyAlgorithm, Profile, ProfileError};
 
 /// Card issuer's data carried in the ATR's historical bytes (at most 13 bytes, as

@@ -385,6 +385,8 @@ pub const TOUCH_NEVER: u8 = 1;
 pub enum Origin {
     /// `01`: generated on the card.
     Generated,
+    /// `02`: made elsewhere and loaded at personalisation.
+    Imported,
 }
 
 impl Origin {
@@ -392,6 +394,16 @@ impl Origin {
     pub const fn id(self) -> u8 {
         match self {
             Self::Generated => 1,
+            Self::Imported => 2,
+        }
+    }
+
+    /// The origin with byte `id`.
+    pub const fn from_id(id: u8) -> Option<Self> {
+        match id {
+            1 => Some(Self::Generated),
+            2 => Some(Self::Imported),
+            _ => None,
         }
     }
 }
@@ -414,26 +426,6 @@ impl SlotKey {
     const VERSION: u8 = 1;
     /// Encoded length.
     pub const LEN: usize = 5 + SCALAR_LEN + POINT_LEN;
-
-    /// The key pair `secret`, `public` on curve `algorithm`; fails unless `secret` is a
-    /// valid scalar whose public point is `public`.
-    #[allow(
-        dead_code,
-        reason = "the provisioning API's entry point for imported keys"
-    )]
-    pub fn new(
-        algorithm: KeyAlgorithm,
-        secret: &[u8; SCALAR_LEN],
-        public: &[u8; POINT_LEN],
-        pin_policy: PinPolicy,
-        origin: Origin,
-    ) -> Result<Self, Malformed> {
-        let key = SigningKey::new(algorithm, secret).map_err(|_| Malformed)?;
-        if key.public() != public {
-            return Err(Malformed);
-        }
-        Ok(Self::prepared(key, pin_policy, origin))
-    }
 
     /// A key already prepared, with its policy.
     pub fn prepared(key: SigningKey, pin_policy: PinPolicy, origin: Origin) -> Self {
@@ -486,10 +478,7 @@ impl SlotKey {
         if r.byte()? != TOUCH_NEVER {
             return Err(Malformed);
         }
-        let origin = match r.byte()? {
-            1 => Origin::Generated,
-            _ => return Err(Malformed),
-        };
+        let origin = Origin::from_id(r.byte()?).ok_or(Malformed)?;
         let secret: Secret = zeroize::Zeroizing::new(r.array()?);
         let public = r.array()?;
         r.end()?;
@@ -620,43 +609,21 @@ mod tests {
         assert_eq!(Factory::decode(&factory.encode()), Ok(factory));
         let security = Security::factory(&profile, [[1; SALT_LEN], [2; SALT_LEN]]);
         assert_eq!(Security::decode(&security.encode()), Ok(security));
-        let secret = [3; SCALAR_LEN];
-        let public = SigningKey::new(KeyAlgorithm::Sm2, &secret)
-            .expect("valid scalar")
-            .public_key();
-        let key = SlotKey::new(
-            KeyAlgorithm::Sm2,
-            &secret,
-            &public,
-            PinPolicy::Always,
-            Origin::Generated,
-        )
-        .expect("matching pair");
+        let key = SigningKey::new(KeyAlgorithm::Sm2, &[3; SCALAR_LEN]).expect("valid scalar");
+        let key = SlotKey::prepared(key, PinPolicy::Always, Origin::Imported);
         assert_eq!(SlotKey::decode(key.encode().as_ref()), Ok(key));
     }
 
     #[test]
-    fn mismatched_or_invalid_keys_are_refused() {
-        let public = SigningKey::new(KeyAlgorithm::P256, &[5; SCALAR_LEN])
-            .expect("valid scalar")
-            .public_key();
-        let policy = PinPolicy::Once;
-        let wrong = SlotKey::new(
-            KeyAlgorithm::P256,
-            &[6; SCALAR_LEN],
-            &public,
-            policy,
-            Origin::Generated,
-        );
-        assert_eq!(wrong, Err(Malformed));
-        let zero = SlotKey::new(
-            KeyAlgorithm::P256,
-            &[0; SCALAR_LEN],
-            &public,
-            policy,
-            Origin::Generated,
-        );
-        assert_eq!(zero, Err(Malformed));
+    fn invalid_stored_scalars_are_refused() {
+        let record = |secret: u8| {
+            let key = SigningKey::new(KeyAlgorithm::P256, &[secret; SCALAR_LEN]).expect("valid");
+            SlotKey::prepared(key, PinPolicy::Once, Origin::Generated).encode()
+        };
+        let public_at = SlotKey::LEN - POINT_LEN;
+        let mut zero = record(5);
+        zero[5..public_at].fill(0);
+        assert_eq!(SlotKey::decode(zero.as_ref()), Err(Malformed));
     }
 
     #[test]

@@ -89,11 +89,21 @@ pub fn put<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
         return Err(Status::IncorrectData);
     }
     let tag = requested_tag(tag_list.value)?;
+    let value = tlv::only(rest, 0x53).ok_or(Status::IncorrectData)?;
+    store(ctx, tag, value)
+}
+
+/// Replaces object `tag` with `value` (an empty value deletes it), under PUT DATA's rules
+/// of what may be written; the caller has checked who may write.
+pub fn store<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
+    ctx: &mut Context<F, R>,
+    tag: u32,
+    value: &[u8],
+) -> Result<(), Status> {
     if tag == DISCOVERY || tag == DEVICE_INFO {
         return Err(Status::FunctionNotSupported);
     }
     let object = DataObject::from_tag(tag).ok_or(Status::NotFound)?;
-    let value = tlv::only(rest, 0x53).ok_or(Status::IncorrectData)?;
     if value.len() > MAX_OBJECT {
         return Err(Status::NotEnoughMemory);
     }
