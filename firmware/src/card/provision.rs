@@ -91,7 +91,7 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Card<F, R> {
 
     /// Stores data object `tag` (for example `5FC105`, the 9A certificate) with `value`, the
     /// contents of tag `53` exactly as PUT DATA takes them (a certificate as
-    /// `70 cert 71 00 FE 00`), under PUT DATA's rules but without the management key.
+    /// `70 cert 71 01 00 FE 00`), under PUT DATA's rules but without the management key.
     pub fn put_object(&mut self, tag: u32, value: &[u8]) -> Result<(), ProvisionError> {
         let ctx = self.ctx.get_mut().ok_or(ProvisionError::NotLoaded)?;
         if value.is_empty() {
