@@ -185,7 +185,7 @@ fn opensc_names_it_a_piv_card_on_both_links() -> TestResult {
 fn yubico_piv_tool_reads_the_status_on_both_links() -> TestResult {
     for link in LINKS {
         let bed = Testbed::with_token(&TokenOptions {
-            profile: ukey_sim::profile::load("bjca")?,
+            profile: ukey_sim::profile::load("bjca")?.profile,
             ..token(link)
         })?;
         let mut status = bed.command("yubico-piv-tool");

@@ -48,7 +48,7 @@ pub(super) struct RunCmd {
 
 impl RunCmd {
     pub(super) fn run(self) -> Result<()> {
-        let profile = profile::load(&self.profile)?;
+        let profile::Loaded { profile, fixtures } = profile::load(&self.profile)?;
         if let Some(seed) = self.insecure_seed {
             eprintln!(
                 "ukey-sim: warning: --insecure-seed {seed} makes the token's keys and \
@@ -57,6 +57,7 @@ impl RunCmd {
         }
         let mut options = TokenOptions {
             profile,
+            fixtures,
             image: self.image,
             seed: self.insecure_seed,
             link: match self.link {
