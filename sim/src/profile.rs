@@ -1,4 +1,5 @@
-//! `--profile default|bjca|FILE.toml`: what a new token is made with.
+//! `--profile default|bjca|FILE.toml`: what a new token is made with, and what it is
+//! preloaded with.
 //!
 //! A profile file starts from a built-in profile and overrides any of its fields:
 //!
@@ -15,6 +16,47 @@
 //! algorithm = "aes128"     # 3des, aes128, aes192 or aes256
 //! key = "000102030405060708090a0b0c0d0e0f"
 //! ```
+//!
+//! # Fixtures
+//!
+//! A profile file may also preload keys, their certificates and data objects, so that a CI
+//! job starts from a known token. Paths are relative to the profile file's folder.
+//!
+//! ```toml
+//! [[keys]]                 # one entry per slot
+//! slot = "9C"              # 9A, 9C, 9D or 9E
+//! algorithm = "SM2"        # P-256 or SM2: the curve of the key file
+//! private_key = "keys/9c-sm2.key.pem"
+//! certificate = "keys/9c-sm2.crt.der"   # optional; PEM or DER
+//! pin_policy = "always"    # optional: default (the slot's), never, once or always
+//!
+//! [objects]                # optional; each file holds the object's value (inside `53`)
+//! chuid = "objects/chuid.bin"
+//! printed_information = "objects/printed.bin"   # also: ccc, key_history
+//! ```
+//!
+//! - A private key file is unencrypted PKCS#8 (`PRIVATE KEY`: `openssl genpkey -algorithm
+//!   SM2`, `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`, OpenSSL 3's
+//!   `openssl ecparam -name SM2 -genkey`) or SEC1 (`EC PRIVATE KEY`: `openssl ecparam
+//!   -name prime256v1 -genkey`; `SM2 PRIVATE KEY`: OpenSSL 3's `openssl ec`), PEM or DER.
+//!   Other blocks (`EC PARAMETERS`) and text around them are ignored.
+//! - A certificate must hold the public key of its slot's private key.
+//! - Everything is read and checked when the profile is loaded: a missing file, a key of
+//!   another curve, a certificate for another key, an unknown slot or object is refused
+//!   with what to fix, and no image is made.
+//! - Fixtures are preloaded once, when the token is made from a blank flash (a new
+//!   `--image`, or every run without one); GET METADATA then says the keys were imported.
+//!   A token made before keeps what it holds. RESET (both PINs blocked) erases them like
+//!   any key.
+//!
+//! `sim/fixtures/ci-token.toml` is a worked example, with test keys made by OpenSSL.
+
+mod certificate;
+mod curve;
+mod fixture;
+mod pem;
+mod private_key;
+mod provision;
 
 use std::fs;
 use std::path::Path;
@@ -24,32 +66,53 @@ use ukey_firmware::{ManagementKey, ManagementKeyAlgorithm, Profile, ProfileError
 
 use crate::error::{Error, Result};
 
+pub use fixture::Fixtures;
+pub use provision::is_blank;
+
 /// The serial number of the built-in profiles.
 pub const DEFAULT_SERIAL: u32 = 10_000_001;
 
+/// A loaded profile: the settings a new token is made with, and what it is preloaded with.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// Serial, label, PINs, tries, management key.
+    pub profile: Profile,
+    /// Keys, certificates and data objects to preload (none for the built-in profiles).
+    pub fixtures: Fixtures,
+}
+
 /// The profile named on the command line: `default`, `bjca`, or a TOML file.
-pub fn load(name: &str) -> Result<Profile> {
+pub fn load(name: &str) -> Result<Loaded> {
+    let built_in = |profile| {
+        Ok(Loaded {
+            profile,
+            fixtures: Fixtures::default(),
+        })
+    };
     match name {
-        "default" => Ok(Profile::standard(DEFAULT_SERIAL)),
-        "bjca" => Ok(Profile::bjca(DEFAULT_SERIAL)),
+        "default" => built_in(Profile::standard(DEFAULT_SERIAL)),
+        "bjca" => built_in(Profile::bjca(DEFAULT_SERIAL)),
         path => from_file(Path::new(path)),
     }
 }
 
-/// Reads a profile file.
-pub fn from_file(path: &Path) -> Result<Profile> {
+/// Reads a profile file, and the fixture files it names.
+pub fn from_file(path: &Path) -> Result<Loaded> {
     let text = fs::read_to_string(path).map_err(|error| {
         Error::Profile(format!(
             "cannot read {} ({error}); name a TOML file, or use `default` or `bjca`",
             path.display()
         ))
     })?;
-    from_toml(&text).map_err(|reason| Error::Profile(format!("{}: {reason}", path.display())))
+    let dir = path.parent().unwrap_or(Path::new("."));
+    from_toml(&text, dir).map_err(|reason| Error::Profile(format!("{}: {reason}", path.display())))
 }
 
-/// Parses a profile from TOML text; the error says what to fix.
-pub fn from_toml(text: &str) -> std::result::Result<Profile, String> {
+/// Parses a profile from TOML text, reading fixture files relative to `dir`; the error
+/// says what to fix.
+pub fn from_toml(text: &str, dir: &Path) -> std::result::Result<Loaded, String> {
     let file: ProfileFile = toml::from_str(text).map_err(|error| error.to_string())?;
+
     let mut profile = match file.base.as_deref().unwrap_or("default") {
         "default" => Profile::standard(DEFAULT_SERIAL),
         "bjca" => Profile::bjca(DEFAULT_SERIAL),
@@ -86,7 +149,12 @@ pub fn from_toml(text: &str) -> std::result::Result<Profile, String> {
         }
         .to_string()
     })?;
-    Ok(profile)
+    let fixtures = fixture::load(
+        file.keys.as_deref().unwrap_or_default(),
+        file.objects.as_ref(),
+        dir,
+    )?;
+    Ok(Loaded { profile, fixtures })
 }
 
 #[derive(Deserialize)]
@@ -100,6 +168,8 @@ struct ProfileFile {
     pin_tries: Option<u8>,
     puk_tries: Option<u8>,
     management_key: Option<KeyFile>,
+    keys: Option<Vec<fixture::KeyEntry>>,
+    objects: Option<fixture::ObjectsEntry>,
 }
 
 #[derive(Deserialize)]

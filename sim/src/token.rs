@@ -12,7 +12,7 @@ use crate::ccid::{CcidLink, CcidOptions, Descriptors};
 use crate::error::{Error, Result};
 use crate::flash::{Flash, PAGES};
 use crate::link::{DirectLink, Link};
-use crate::profile::DEFAULT_SERIAL;
+use crate::profile::{self, DEFAULT_SERIAL, Fixtures};
 use crate::trace;
 
 /// The card a simulated token runs.
@@ -33,6 +33,8 @@ pub enum LinkKind {
 pub struct TokenOptions {
     /// What a blank flash is made into.
     pub profile: Profile,
+    /// What a token made from a blank flash is preloaded with (see [`crate::profile`]).
+    pub fixtures: Fixtures,
     /// The image file holding the flash; `None` keeps it in memory.
     pub image: Option<PathBuf>,
     /// Seeds the RNG for reproducible runs (insecure: keys become predictable); `None`
@@ -51,6 +53,7 @@ impl Default for TokenOptions {
     fn default() -> Self {
         Self {
             profile: Profile::standard(DEFAULT_SERIAL),
+            fixtures: Fixtures::default(),
             image: None,
             seed: None,
             link: LinkKind::Direct,
@@ -82,19 +85,25 @@ impl Token {
             ))
         })?;
         let rng = rng(options.seed)?;
-        let flash = match &options.image {
+        let mut flash = match &options.image {
             Some(path) => {
                 Flash::File(FileFlash::open_or_create(path, PAGES).map_err(Error::Image)?)
             }
             None => Flash::ram(),
         };
-        let card = Card::open(flash, rng, &options.profile).map_err(|error| {
+        let blank = profile::is_blank(&mut flash)?;
+        let mut card = Card::open(flash, rng, &options.profile).map_err(|error| {
             let place = match &options.image {
                 Some(path) => format!("flash image {}", path.display()),
                 None => "flash".to_string(),
             };
             Error::Open(format!("{place}: {error}"))
         })?;
+        if blank {
+            options
+                .fixtures
+                .provision(&mut card, options.image.as_deref())?;
+        }
         let inner = match options.link {
             LinkKind::Direct => Inner::Direct(Box::new(DirectLink::new(card))),
             LinkKind::Ccid => Inner::Ccid(CcidLink::start(

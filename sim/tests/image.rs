@@ -119,14 +119,16 @@ fn a_second_token_on_the_same_image_is_refused() -> TestResult {
 
 #[test]
 fn profiles_load_and_bad_ones_say_what_to_fix() -> TestResult {
-    let bjca = profile::load("bjca")?;
+    let bjca = profile::load("bjca")?.profile;
     assert_eq!(bjca.pin.as_slice(), b"12345678");
     assert_eq!(bjca.pin_tries, 10);
 
     let custom = profile::from_toml(
         "base = \"bjca\"\nserial = 42\nlabel = \"Zhang San\"\npuk = \"87654321\"\n\
          [management_key]\nalgorithm = \"aes128\"\nkey = \"000102030405060708090a0b0c0d0e0f\"\n",
-    )?;
+        Path::new("."),
+    )?
+    .profile;
     assert_eq!(custom.serial, 42);
     assert_eq!(custom.pin.as_slice(), b"12345678");
     assert_eq!(custom.puk.as_slice(), b"87654321");
@@ -148,7 +150,7 @@ fn profiles_load_and_bad_ones_say_what_to_fix() -> TestResult {
         ),
         ("serial = \"twelve\"", "serial"),
     ] {
-        let error = profile::from_toml(text)
+        let error = profile::from_toml(text, Path::new("."))
             .err()
             .ok_or(format!("{text} was accepted"))?;
         assert!(error.contains(hint), "{text}: {error}");

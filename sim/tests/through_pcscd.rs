@@ -10,9 +10,12 @@ use std::time::{Duration, Instant};
 
 use ukey_sim::{LinkKind, Testbed, TokenOptions};
 
+#[path = "support/run.rs"]
+mod run;
 #[path = "support/temp_dir.rs"]
 mod temp_dir;
 
+use run::run;
 use temp_dir::TempDir;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -24,21 +27,6 @@ fn token(link: LinkKind) -> TokenOptions {
         link,
         ..TokenOptions::default()
     }
-}
-
-/// Runs a client to completion; fails with its output if it fails.
-fn run(mut command: Command) -> Result<String, Box<dyn std::error::Error>> {
-    let output = command.stdin(Stdio::null()).output()?;
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    if !output.status.success() {
-        return Err(format!(
-            "{command:?} failed ({}):\n{stdout}\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        )
-        .into());
-    }
-    Ok(stdout)
 }
 
 /// A client left running in the background (pcsc_scan, ukey-sim), killed and waited for
@@ -185,7 +173,7 @@ fn opensc_names_it_a_piv_card_on_both_links() -> TestResult {
 fn yubico_piv_tool_reads_the_status_on_both_links() -> TestResult {
     for link in LINKS {
         let bed = Testbed::with_token(&TokenOptions {
-            profile: ukey_sim::profile::load("bjca")?,
+            profile: ukey_sim::profile::load("bjca")?.profile,
             ..token(link)
         })?;
         let mut status = bed.command("yubico-piv-tool");

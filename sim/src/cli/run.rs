@@ -30,6 +30,14 @@ pub(super) struct RunCmd {
     image: Option<PathBuf>,
 
     /// What a new token is made with: default, bjca, or a TOML file.
+    ///
+    /// A TOML file overrides serial, label, PIN/PUK, tries and management key, and may
+    /// preload fixtures: [[keys]] entries (slot 9A/9C/9D/9E, algorithm P-256 or SM2,
+    /// private_key a PKCS#8 or SEC1 PEM/DER file, optional certificate PEM/DER for that
+    /// key, pin_policy) and [objects] (chuid, ccc, printed_information, key_history), with
+    /// paths relative to the TOML file. A bad fixture is refused before any image is made;
+    /// fixtures go into a token only when its image is made. Example:
+    /// sim/fixtures/ci-token.toml.
     #[arg(long, value_name = "default|bjca|FILE.toml", default_value = "default")]
     profile: String,
 
@@ -48,7 +56,7 @@ pub(super) struct RunCmd {
 
 impl RunCmd {
     pub(super) fn run(self) -> Result<()> {
-        let profile = profile::load(&self.profile)?;
+        let profile::Loaded { profile, fixtures } = profile::load(&self.profile)?;
         if let Some(seed) = self.insecure_seed {
             eprintln!(
                 "ukey-sim: warning: --insecure-seed {seed} makes the token's keys and \
@@ -57,6 +65,7 @@ impl RunCmd {
         }
         let mut options = TokenOptions {
             profile,
+            fixtures,
             image: self.image,
             seed: self.insecure_seed,
             link: match self.link {
