@@ -28,6 +28,7 @@ mod tlv;
 pub use apdu::{MAX_COMMAND_DATA, MAX_RESPONSE_DATA};
 pub use card::{Card, OpenError, ProvisionError};
 pub use profile::{ManagementKey, ManagementKeyAlgorithm, Profile, ProfileError};
+pub use state::MAX_OBJECT;
 
 /// Card issuer's data carried in the ATR's historical bytes (at most 13 bytes, as
 /// `usbd_ccid::Ccid::new` accepts them).

@@ -10,9 +10,7 @@ use x509_cert::Certificate;
 use super::curve::{Curve, EC_PUBLIC_KEY, Point};
 use super::pem;
 
-/// Largest certificate object (the value inside `53`) the firmware stores
-/// (`ukey_firmware`'s `MAX_OBJECT`).
-pub(super) const MAX_OBJECT: usize = 3328;
+pub(super) use ukey_firmware::MAX_OBJECT;
 
 /// Bytes the certificate object adds around the DER: `70 82 xx xx`, `71 01 00`, `FE 00`.
 const WRAPPING: usize = 4 + 3 + 2;
