@@ -6,7 +6,7 @@ mod support;
 
 use embedded_storage::nor_flash::{NorFlash, NorFlashErrorKind, ReadNorFlash};
 use support::Model;
-use ukey_board_nrf52840::flash::{Nvm, PAGE_SIZE, StoreFlash};
+use ukey_board_nrf52840::flash::{PAGE_SIZE, StoreFlash};
 
 const PAGE: u32 = PAGE_SIZE as u32;
 
@@ -79,56 +79,18 @@ fn requests_outside_or_misaligned_are_refused_and_change_nothing() {
     assert_eq!(cells.erases, 0);
 }
 
-/// A part with a bit that no longer clears.
-struct Stuck(Model);
-
-impl Nvm for Stuck {
-    fn capacity(&self) -> usize {
-        self.0.capacity()
-    }
-    fn read(&self, offset: usize, bytes: &mut [u8]) {
-        self.0.read(offset, bytes);
-    }
-    fn read_word(&self, offset: usize) -> u32 {
-        self.0.read_word(offset) | 1
-    }
-    fn program_word(&mut self, offset: usize, value: u32) {
-        self.0.program_word(offset, value);
-    }
-    fn erase_page(&mut self, offset: usize) {
-        self.0.erase_page(offset);
-    }
-}
-
 #[test]
 fn a_word_that_does_not_take_its_value_is_an_error() {
-    let mut f = StoreFlash::new(Stuck(Model::blank(1))).unwrap();
+    let (mut f, model) = flash(1);
+    model.0.borrow_mut().stuck_ones = 1;
     assert_eq!(f.write(0, &[0, 0, 0, 0]), Err(NorFlashErrorKind::Other));
     assert_eq!(f.write(4, &[1, 0xFF, 0xFF, 0xFF]), Ok(()));
 }
 
-/// A part whose erase leaves zeros behind.
-struct Unerasable(Model);
-
-impl Nvm for Unerasable {
-    fn capacity(&self) -> usize {
-        self.0.capacity()
-    }
-    fn read(&self, offset: usize, bytes: &mut [u8]) {
-        self.0.read(offset, bytes);
-    }
-    fn read_word(&self, offset: usize) -> u32 {
-        self.0.read_word(offset)
-    }
-    fn program_word(&mut self, offset: usize, value: u32) {
-        self.0.program_word(offset, value);
-    }
-    fn erase_page(&mut self, _offset: usize) {}
-}
-
 #[test]
 fn a_page_that_does_not_erase_is_an_error() {
-    let mut f = StoreFlash::new(Unerasable(Model::blank(1))).unwrap();
+    let (mut f, model) = flash(1);
+    model.0.borrow_mut().erase_fails = true;
     f.erase(0, PAGE).unwrap();
     f.write(12, &[0; 4]).unwrap();
     assert_eq!(f.erase(0, PAGE), Err(NorFlashErrorKind::Other));

@@ -19,6 +19,10 @@ pub struct Cells {
     pub most_programs: u32,
     /// Page erases so far.
     pub erases: u32,
+    /// A worn part: bits that no longer clear (they read as 1 whatever was programmed).
+    pub stuck_ones: u32,
+    /// A failing part: erases leave the page as it was.
+    pub erase_fails: bool,
 }
 
 /// A handle to a modelled flash region; clones share it, as a token's flash outlives the
@@ -39,6 +43,8 @@ impl Model {
             programs: vec![0; words],
             most_programs: 0,
             erases: 0,
+            stuck_ones: 0,
+            erase_fails: false,
         })))
     }
 
@@ -63,7 +69,8 @@ impl Nvm for Model {
 
     fn read_word(&self, offset: usize) -> u32 {
         assert!(offset.is_multiple_of(WORD_SIZE), "unaligned word read");
-        self.0.borrow().words[offset / WORD_SIZE]
+        let cells = self.0.borrow();
+        cells.words[offset / WORD_SIZE] | cells.stuck_ones
     }
 
     fn program_word(&mut self, offset: usize, value: u32) {
@@ -83,6 +90,9 @@ impl Nvm for Model {
     fn erase_page(&mut self, offset: usize) {
         assert!(offset.is_multiple_of(PAGE_SIZE), "unaligned erase");
         let mut cells = self.0.borrow_mut();
+        if cells.erase_fails {
+            return;
+        }
         let range = offset / WORD_SIZE..(offset + PAGE_SIZE) / WORD_SIZE;
         cells.words[range.clone()].fill(u32::MAX);
         cells.programs[range].fill(0);
