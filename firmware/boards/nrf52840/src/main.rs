@@ -14,7 +14,7 @@ use nrf52840_hal::clocks::{Clocks, ExternalOscillator, Internal, LfOscStarted};
 use nrf52840_hal::pac::{self, FICR, POWER, WDT};
 use nrf52840_hal::rng::Rng;
 use nrf52840_hal::wdt::{Watchdog, WatchdogHandle, count, handles::Hdl0};
-use static_cell::StaticCell;
+use static_cell::{ConstStaticCell, StaticCell};
 use ukey_board_nrf52840::flash::StoreFlash;
 use ukey_board_nrf52840::power::PowerFlag;
 use ukey_board_nrf52840::rng::{EntropySource, TrueRng};
@@ -38,7 +38,8 @@ const SW_NO_PRECISE_DIAGNOSIS: [u8; 2] = [0x6F, 0x00];
 
 /// Raised by the USB side on IccPowerOn, IccPowerOff and bus reset.
 static POWER_EVENTS: PowerFlag = PowerFlag::new();
-static CARD: StaticCell<Token> = StaticCell::new();
+/// The card, built empty at compile time (in `.bss`), loaded in place at power-on.
+static CARD: ConstStaticCell<Token> = ConstStaticCell::new(Card::new());
 static SERIAL_STRING: StaticCell<[u8; 8]> = StaticCell::new();
 static CLOCKS: StaticCell<Clocks<ExternalOscillator, Internal, LfOscStarted>> = StaticCell::new();
 
@@ -89,15 +90,16 @@ fn main() -> ! {
     }
 }
 
-/// Opens the card over the store, or `None` if the store holds something else or the flash
-/// failed (the token then answers every command with "memory failure").
+/// Loads the card in place over the store, or `None` if the store holds something else or
+/// the flash failed (the token then answers every command with "memory failure"). Not
+/// inlined, so what loading needs is stack only while it runs.
 #[inline(never)]
 fn open(nvmc: pac::NVMC, rng: pac::RNG, serial: u32) -> Option<&'static mut Token> {
     let flash = StoreFlash::new(Nvmc::new(nvmc))?;
     let rng = TrueRng::new(Trng(Rng::new(rng)));
-    let slot = CARD.try_uninit()?;
-    let card = Card::open(flash, rng, &Profile::standard(serial)).ok()?;
-    Some(slot.write(card))
+    let card = CARD.try_take()?;
+    card.load(flash, rng, &Profile::standard(serial)).ok()?;
+    Some(card)
 }
 
 /// Answers the command waiting in the interchange, if any.
