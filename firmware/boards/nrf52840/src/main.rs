@@ -159,7 +159,9 @@ fn device_serial(ficr: &FICR) -> u32 {
 /// The serial number as eight hex digits, for the USB iSerial string.
 fn serial_string(serial: u32) -> &'static str {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let digits = SERIAL_STRING.init([0; 8]);
+    let Some(digits) = SERIAL_STRING.try_init([0; 8]) else {
+        return "00000000";
+    };
     for (i, digit) in digits.iter_mut().enumerate() {
         *digit = HEX[((serial >> (28 - 4 * i)) & 0xF) as usize];
     }
