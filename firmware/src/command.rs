@@ -152,7 +152,12 @@ impl<'a> Command<'a> {
 
     fn parse_general_authenticate(p1: u8, p2: u8, data: &'a [u8]) -> Result<Self, Status> {
         if p2 == MANAGEMENT_REFERENCE {
-            let algorithm = ManagementKeyAlgorithm::from_id(p1).ok_or(Status::WrongP1P2)?;
+            // SP 800-78-4, table 6-2: `00` is three-key 3DES-ECB, the legacy number that
+            // OpenSC's `piv_get_challenge` (PKCS#11 C_GenerateRandom) sends.
+            let algorithm = match p1 {
+                LEGACY_TRIPLE_DES => ManagementKeyAlgorithm::TripleDes,
+                id => ManagementKeyAlgorithm::from_id(id).ok_or(Status::WrongP1P2)?,
+            };
             return Ok(Self::Authenticate { algorithm, data });
         }
         match (KeyAlgorithm::from_id(p1), Slot::from_reference(p2)) {
@@ -165,6 +170,9 @@ impl<'a> Command<'a> {
         }
     }
 }
+
+/// The algorithm identifier `00`, an older name for three-key 3DES.
+const LEGACY_TRIPLE_DES: u8 = 0x00;
 
 /// Runs `cmd`, writing its response data into `reply`.
 pub fn run<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
