@@ -11,7 +11,9 @@ mod bed;
 mod certify;
 mod exchange;
 mod failure;
+mod openssl;
 mod pem;
+mod raw;
 mod scratch;
 mod session;
 mod step;
@@ -21,7 +23,11 @@ use ukey_sim::LinkKind;
 pub use certify::{Certified, certify};
 pub use exchange::Exchange;
 pub use failure::{Failure, InStep};
+pub use openssl::{
+    dgst_verify, openssl_engine, private_key_uri, public_key_der, self_signed_certificate,
+};
 pub use pem::pem_body;
+pub use raw::metadata;
 pub use session::Session;
 pub use step::Ran;
 

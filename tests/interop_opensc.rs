@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use ukey_suite::interop::{Failure, InStep, LINKS, Session, certify, pem_body};
+use ukey_suite::interop::{Failure, InStep, LINKS, Session, certify, metadata, pem_body};
 
 const CLIENT: &str = "OpenSC";
 
@@ -150,14 +150,7 @@ fn piv_tool_authenticates_with_the_management_key_and_generates_a_key() -> Resul
         }
 
         // The key is on the card: its metadata holds the public key GENERATE returned.
-        let mut metadata = session.command("opensc-tool");
-        metadata.args(["-r", session.reader()]).args([
-            "-s",
-            "00A4040005A000000308",
-            "-s",
-            "00F7009A00",
-        ]);
-        let ran = session.run("opensc-tool: GET METADATA of 9A", metadata)?;
+        let ran = metadata(&session, 0x9A)?;
         let answer = ran.answer_to(&[0x00, 0xF7, 0x00, 0x9A])?;
         let point = generated.data.get(5..).unwrap_or_default();
         ran.ensure(

@@ -168,6 +168,14 @@ impl Ran<'_> {
         )
     }
 
+    /// Fails the step unless stdout or stderr contains `needle`.
+    pub fn expect_output(&self, needle: &str) -> Result<(), Failure> {
+        self.ensure(
+            self.stdout.contains(needle) || self.stderr.contains(needle),
+            format!("the output lacks {needle:?}"),
+        )
+    }
+
     /// The rest of the first stdout line that starts (after indentation) with `label`,
     /// trimmed: `value("Serial Number:")` on `Serial Number:\t20000001` gives `20000001`.
     pub fn value(&self, label: &str) -> Result<&str, Failure> {
