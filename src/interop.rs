@@ -2,12 +2,11 @@
 //! OpenSC and its PKCS#11 module, yubico-piv-tool, OpenSSL, `ukey`) against a simulated
 //! ukey token in a private pcscd, on every link.
 //!
-//! A [`Session`] is one fresh token in a slot of the test binary's shared pcscd. Each client
-//! invocation is a step ([`Session::run`]); a failing step ([`Failure`]) names the client,
+//! A [`Session`] is one fresh token alone in a private pcscd. Each client invocation is a
+//! step ([`Session::run`]); a failing step ([`Failure`]) names the client,
 //! the link and the step, and shows the client's output with the APDUs the token saw
 //! during that step, as `ukey-sim -v` prints them.
 
-mod bed;
 mod certify;
 mod exchange;
 mod failure;

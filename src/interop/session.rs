@@ -1,39 +1,43 @@
-//! A session: one fresh token in a slot of the shared pcscd, the client that drives it, and
-//! the token's trace.
+//! A session: one fresh token alone in a private pcscd, the client that drives it, and the
+//! token's trace.
+//!
+//! Each session has a pcscd of its own (about 0.1 s to start). Sessions sharing one pcscd
+//! saw each other's tokens: OpenSC's PKCS#11 module reads every token in every reader, so
+//! one session's trace got another client's APDUs, and OpenSC 0.23 deadlocked in
+//! `C_GetTokenInfo` (it returns from `sc_unlock` holding the card mutex, OpenSC issue
+//! #2707, fixed in 0.24) when another session's token was pulled out as it read it.
 
 use std::ffi::OsStr;
 use std::fmt::Display;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use ukey_firmware::Profile;
-use ukey_sim::{LinkKind, TokenOptions, TraceLog};
+use ukey_sim::{LinkKind, Testbed, TokenOptions, TraceLog};
 
-use super::bed::SharedBed;
 use super::failure::Failure;
 use super::scratch::Scratch;
 use super::step::{self, Ran};
 
 /// The serial number of the first token; each session's token gets the next one, so that
-/// clients that pick a token by serial (PKCS#11 URIs) find the session's own.
+/// each test's token is told apart in URIs and failure messages.
 const FIRST_SERIAL: u32 = 20_000_001;
 
 static NEXT_SERIAL: AtomicU32 = AtomicU32::new(FIRST_SERIAL);
 
 /// One fresh token (standard profile: PIN `123456`, PUK `12345678`, the default management
-/// key, 3 tries each) in a slot of the test binary's pcscd, driven by one client. Dropping
-/// it pulls the token out and removes its scratch files.
+/// key, 3 tries each) in a private pcscd, driven by one client. Dropping it stops the token
+/// and pcscd and removes its scratch files.
 pub struct Session {
     client: &'static str,
     link: LinkKind,
     serial: u32,
-    slot: usize,
     reader: String,
     trace: TraceLog,
     scratch: Scratch,
-    bed: Arc<SharedBed>,
+    bed: Testbed,
 }
 
 impl Session {
@@ -43,23 +47,23 @@ impl Session {
         let failed = |why: String| Failure::new(format!("{label}: no token to test: {why}"));
         let scratch =
             Scratch::new(&label).map_err(|e| failed(format!("scratch directory: {e}")))?;
-        let bed = SharedBed::get().map_err(|e| failed(format!("private pcscd: {e}")))?;
+        let mut bed = Testbed::start(1).map_err(|e| failed(format!("private pcscd: {e}")))?;
         let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed);
         let options = TokenOptions {
             profile: Profile::standard(serial),
             link,
             ..TokenOptions::default()
         };
-        let placed = bed
-            .insert(&options)
-            .map_err(|e| failed(format!("{e}\npcscd's log:\n{}", bed.pcscd_log())))?;
+        let trace = bed
+            .insert_traced(0, &options)
+            .map_err(|e| failed(format!("{e}\npcscd's log:\n{}", bed.pcscd().log())))?;
+        let reader = bed.reader(0).map_err(|e| failed(e.to_string()))?;
         Ok(Self {
             client,
             link,
             serial,
-            slot: placed.slot,
-            reader: placed.reader,
-            trace: placed.trace,
+            reader,
+            trace,
             scratch,
             bed,
         })
@@ -159,11 +163,5 @@ impl Session {
 
     pub(crate) fn trace(&self) -> &TraceLog {
         &self.trace
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = self.bed.remove(self.slot);
     }
 }
