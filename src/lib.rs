@@ -35,3 +35,5 @@ pub fn workspace_binary(package: &str, name: &str) -> Result<PathBuf, String> {
     }
     Ok(path)
 }
+
+pub mod interop;

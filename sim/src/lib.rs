@@ -37,3 +37,4 @@ pub use pcscd::Pcscd;
 pub use sim::{Sim, serve};
 pub use testbed::Testbed;
 pub use token::{LinkKind, SimCard, Token, TokenOptions};
+pub use trace::TraceLog;

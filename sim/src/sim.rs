@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::token::{Token, TokenOptions};
+use crate::trace::{self, TraceLog};
 use crate::vpcd;
 
 /// Plays `token` in the vpcd reader at `addr` until `control` is stopped, then closes it
@@ -29,14 +30,34 @@ impl Sim {
     /// Opens the token (errors, such as a locked image, come back here) and starts playing
     /// it in the vpcd reader at `addr`.
     pub fn start(options: &TokenOptions, addr: &str) -> Result<Self> {
+        Self::spawn(options, addr, None)
+    }
+
+    /// Like [`Sim::start`], with the token's trace (every power event, APDU and status
+    /// word, as `-v` prints them) written to `log` instead of stderr.
+    pub fn start_traced(options: &TokenOptions, addr: &str, log: TraceLog) -> Result<Self> {
+        let verbose = TokenOptions {
+            verbose: true,
+            ..options.clone()
+        };
+        Self::spawn(&verbose, addr, Some(log))
+    }
+
+    fn spawn(options: &TokenOptions, addr: &str, log: Option<TraceLog>) -> Result<Self> {
         let token = Token::open(options)?;
         let control = Control::new();
         let handle = control.clone();
         let addr = addr.to_string();
-        let verbose = options.verbose;
+        // A traced token's connection messages would go to stderr, apart from its trace.
+        let verbose = options.verbose && log.is_none();
         let thread = thread::Builder::new()
             .name("ukey-sim".into())
-            .spawn(move || serve(token, &addr, &handle, verbose))
+            .spawn(move || {
+                if let Some(log) = log {
+                    trace::capture(log);
+                }
+                serve(token, &addr, &handle, verbose)
+            })
             .map_err(|error| Error::io("starting the token's thread", error))?;
         Ok(Self {
             control,

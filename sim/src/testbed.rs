@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::pcscd::Pcscd;
 use crate::sim::Sim;
 use crate::token::TokenOptions;
+use crate::trace::TraceLog;
 use crate::vpcd;
 
 /// How long [`Testbed::insert`] and [`Testbed::remove`] wait for pcscd to notice.
@@ -53,12 +54,25 @@ impl Testbed {
     /// Starts a token in `slot` (0-based over all readers) and waits until pcscd sees it,
     /// as when a token is plugged in.
     pub fn insert(&mut self, slot: usize, options: &TokenOptions) -> Result<()> {
+        self.insert_with(slot, |addr| Sim::start(options, addr))
+    }
+
+    /// Like [`Testbed::insert`], with the token's trace (every power event, APDU and status
+    /// word, as `ukey-sim -v` prints them) kept in the returned log instead of printed, for
+    /// a test to show when a client fails.
+    pub fn insert_traced(&mut self, slot: usize, options: &TokenOptions) -> Result<TraceLog> {
+        let log = TraceLog::new();
+        self.insert_with(slot, |addr| Sim::start_traced(options, addr, log.clone()))?;
+        Ok(log)
+    }
+
+    fn insert_with(&mut self, slot: usize, start: impl FnOnce(&str) -> Result<Sim>) -> Result<()> {
         let addr = self.pcscd.vpcd_addr(slot).ok_or_else(|| no_slot(slot))?;
         let place = self.sims.get_mut(slot).ok_or_else(|| no_slot(slot))?;
         if place.is_some() {
             return Err(Error::Vpcd(format!("slot {slot} already holds a token")));
         }
-        let sim = Sim::start(options, &addr)?;
+        let sim = start(&addr)?;
         sim.wait_seen(SEEN_TIMEOUT)?;
         // pcscd records the card as present right after it reads the ATR the token just
         // sent (and as absent right after a failed poll); leave it that moment before a

@@ -1,0 +1,155 @@
+//! OpenSC's PKCS#11 module (`opensc-pkcs11.so`) through `pkcs11-tool`, on every link: the
+//! slot and objects of a token that `ukey` gave a P-256 key and a certificate (OpenSC lists
+//! a PIV private key only when its slot holds a certificate), the module's self-test, and
+//! ECDSA signatures that OpenSSL verifies.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use ukey_suite::interop::{
+    Failure, InStep, LINKS, Session, certify, dgst_verify, opensc_pkcs11, public_key_der,
+};
+
+const CLIENT: &str = "PKCS#11 (opensc-pkcs11.so)";
+
+/// `pkcs11-tool` with OpenSC's module, on the session's slot.
+fn pkcs11_tool(session: &Session) -> Command {
+    let mut command = session.command("pkcs11-tool");
+    command
+        .args(["--module", &opensc_pkcs11()])
+        .args(["--slot-description", session.reader()]);
+    command
+}
+
+/// The 65-byte uncompressed point of a P-256 public key in a PEM file: the end of its DER.
+fn public_point(session: &Session, pem: &Path) -> Result<Vec<u8>, Failure> {
+    let der = session.path("public.der");
+    public_key_der(session, pem, &der)?;
+    let der = fs::read(&der).in_step(session, "reading the public key")?;
+    let point = der.get(der.len().saturating_sub(65)..).unwrap_or_default();
+    match point.first() {
+        Some(0x04) => Ok(point.to_vec()),
+        _ => Err(session.fail("reading the public key", "no uncompressed P-256 point")),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[test]
+fn pkcs11_tool_lists_the_slot_and_the_objects() -> Result<(), Failure> {
+    for &link in LINKS {
+        let session = Session::start(CLIENT, link)?;
+        let certified = certify(&session, "9a", "p256")?;
+
+        let mut list = session.command("pkcs11-tool");
+        list.args(["--module", &opensc_pkcs11(), "-L"]);
+        let ran = session.run("pkcs11-tool -L", list)?;
+        let slot = ran
+            .stdout()
+            .split("\nSlot ")
+            .find(|block| {
+                block
+                    .lines()
+                    .next()
+                    .is_some_and(|first| first.ends_with(&format!("): {}", session.reader())))
+            })
+            .ok_or_else(|| ran.fail(format!("no slot for {}", session.reader())))?;
+        for line in [
+            // With a certificate in 9A, OpenSC labels the token with that certificate's CN.
+            "token label        : interop 9a".to_string(),
+            "token flags        : login required".to_string(),
+            format!("serial num         : {}", session.pkcs11_serial()),
+        ] {
+            ran.ensure(
+                slot.contains(&line),
+                format!("{line:?} missing from:\n{slot}"),
+            )?;
+        }
+
+        let point = public_point(&session, &certified.public_key)?;
+        let mut objects = pkcs11_tool(&session);
+        objects.args(["--login", "--pin", "123456", "-O"]);
+        let ran = session.run("pkcs11-tool --login -O", objects)?;
+        for object in [
+            "Private Key Object; EC\n  label:      PIV AUTH key\n  ID:         01".to_string(),
+            format!(
+                "Public Key Object; EC  EC_POINT 256 bits\n  EC_POINT:   0441{}",
+                hex(&point)
+            ),
+            "Certificate Object; type = X.509 cert\n  label:      Certificate for PIV \
+             Authentication\n  subject:    DN: C=CN, O=ukey, CN=interop 9a"
+                .to_string(),
+        ] {
+            ran.expect_stdout(&object)?;
+        }
+    }
+    Ok(())
+}
+
+/// `pkcs11-tool --login --test` exits 0 whatever it finds: its verdict is the last line.
+#[test]
+#[ignore = "firmware answers GENERAL AUTHENTICATE 00 87 00 9B 7C 02 81 00 (a challenge \
+            with algorithm 00, 3DES in SP 800-78-4 table 5, which OpenSC's C_GenerateRandom \
+            sends) with 6A 86; un-ignore once command.rs takes algorithm 00 as 3DES for 9B"]
+fn pkcs11_tool_self_test_finds_no_errors() -> Result<(), Failure> {
+    for &link in LINKS {
+        let session = Session::start(CLIENT, link)?;
+        certify(&session, "9a", "p256")?;
+        let mut test = pkcs11_tool(&session);
+        test.args(["--login", "--pin", "123456", "--test"]);
+        let ran = session.run("pkcs11-tool --login --test", test)?;
+        ran.expect_stdout("SHA256: OK")?;
+        ran.expect_stdout("testing key 0 (PIV AUTH key)")?;
+        ran.ensure(
+            ran.stdout().trim_end().ends_with("No errors"),
+            "the self-test found errors",
+        )?;
+    }
+    Ok(())
+}
+
+#[test]
+fn ecdsa_signatures_made_through_pkcs11_are_verified_by_openssl() -> Result<(), Failure> {
+    for &link in LINKS {
+        let session = Session::start(CLIENT, link)?;
+        let certified = certify(&session, "9a", "p256")?;
+        let message = session.path("message.txt");
+        let other = session.path("other.txt");
+        let digest = session.path("message.sha256");
+        fs::write(&message, "signed through PKCS#11\n")
+            .and_then(|()| fs::write(&other, "not what was signed\n"))
+            .in_step(&session, "writing the messages")?;
+        let mut hash = Command::new("openssl");
+        hash.args(["dgst", "-sha256", "-binary", "-out"])
+            .arg(&digest)
+            .arg(&message);
+        session.run("openssl dgst: the message's SHA-256", hash)?;
+
+        // ECDSA signs a digest made outside; ECDSA-SHA256 has the module hash the message.
+        for (mechanism, input) in [("ECDSA", &digest), ("ECDSA-SHA256", &message)] {
+            let signature = session.path(&format!("{mechanism}.der"));
+            let mut sign = pkcs11_tool(&session);
+            sign.args(["--login", "--pin", "123456", "--sign", "--id", "01"])
+                .args(["-m", mechanism, "--signature-format", "openssl", "-i"])
+                .arg(input)
+                .arg("-o")
+                .arg(&signature);
+            let ran = session.run(&format!("pkcs11-tool --sign -m {mechanism}"), sign)?;
+            let signed = ran.answer_to(&[0x00, 0x87, 0x11, 0x9A])?;
+            ran.ensure(signed.sw == 0x9000, "the token did not sign")?;
+
+            for (file, expected) in [(&message, 0), (&other, 1)] {
+                let verify = dgst_verify(&certified.public_key, &signature, file);
+                let step = format!("openssl dgst -verify: the {mechanism} signature of {file:?}");
+                let ran = session.run_expecting(&step, verify, expected)?;
+                if expected == 0 {
+                    ran.expect_stdout("Verified OK")?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
