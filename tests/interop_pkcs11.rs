@@ -91,9 +91,6 @@ fn pkcs11_tool_lists_the_slot_and_the_objects() -> Result<(), Failure> {
 
 /// `pkcs11-tool --login --test` exits 0 whatever it finds: its verdict is the last line.
 #[test]
-#[ignore = "firmware answers GENERAL AUTHENTICATE 00 87 00 9B 7C 02 81 00 (a challenge \
-            with algorithm 00, 3DES in SP 800-78-4 table 5, which OpenSC's C_GenerateRandom \
-            sends) with 6A 86; un-ignore once command.rs takes algorithm 00 as 3DES for 9B"]
 fn pkcs11_tool_self_test_finds_no_errors() -> Result<(), Failure> {
     for &link in LINKS {
         let session = Session::start(CLIENT, link)?;
