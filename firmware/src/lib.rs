@@ -18,7 +18,7 @@ mod apdu;
 mod card;
 mod command;
 mod context;
-mod crypto;
+pub mod crypto;
 pub mod flash;
 mod profile;
 mod state;

@@ -11,7 +11,7 @@
 
 use heapless::Vec;
 
-use crate::crypto::ecc::{KeyAlgorithm, POINT_LEN, SCALAR_LEN};
+use crate::crypto::ecc::{KeyAlgorithm, POINT_LEN, SCALAR_LEN, Secret, SigningKey};
 use crate::crypto::pin::{self, HASH_LEN, PADDED_LEN, SALT_LEN};
 use crate::profile::{ManagementKey, ManagementKeyAlgorithm, Profile};
 
@@ -396,19 +396,18 @@ impl Origin {
     }
 }
 
-/// A slot's key pair and its policy.
-#[derive(Clone, PartialEq, Eq)]
+/// A slot's key pair, prepared for signing when it is made or read, and its policy.
+///
+/// The prepared key ([`SigningKey`], 180 bytes) replaces the raw scalar in RAM; the stored
+/// record keeps the layout `version alg pin touch origin ‖ secret (32) ‖ public (65)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SlotKey {
-    /// The curve.
-    pub algorithm: KeyAlgorithm,
     /// When the PIN is needed.
     pub pin_policy: PinPolicy,
     /// Where the key came from.
     pub origin: Origin,
-    /// The private scalar. Never leaves the card.
-    pub secret: crate::crypto::ecc::Secret,
-    /// The uncompressed public point.
-    pub public: [u8; POINT_LEN],
+    /// The private key with its public point. The scalar never leaves the card.
+    key: SigningKey,
 }
 
 impl SlotKey {
@@ -416,22 +415,67 @@ impl SlotKey {
     /// Encoded length.
     pub const LEN: usize = 5 + SCALAR_LEN + POINT_LEN;
 
+    /// The key pair `secret`, `public` on curve `algorithm`; fails unless `secret` is a
+    /// valid scalar whose public point is `public`.
+    #[allow(
+        dead_code,
+        reason = "the provisioning API's entry point for imported keys"
+    )]
+    pub fn new(
+        algorithm: KeyAlgorithm,
+        secret: &[u8; SCALAR_LEN],
+        public: &[u8; POINT_LEN],
+        pin_policy: PinPolicy,
+        origin: Origin,
+    ) -> Result<Self, Malformed> {
+        let key = SigningKey::new(algorithm, secret).map_err(|_| Malformed)?;
+        if key.public() != public {
+            return Err(Malformed);
+        }
+        Ok(Self::prepared(key, pin_policy, origin))
+    }
+
+    /// A key already prepared, with its policy.
+    pub fn prepared(key: SigningKey, pin_policy: PinPolicy, origin: Origin) -> Self {
+        Self {
+            pin_policy,
+            origin,
+            key,
+        }
+    }
+
+    /// The curve.
+    pub fn algorithm(&self) -> KeyAlgorithm {
+        self.key.algorithm()
+    }
+
+    /// The uncompressed public point.
+    pub fn public(&self) -> &[u8; POINT_LEN] {
+        self.key.public()
+    }
+
+    /// The prepared private key.
+    pub fn signer(&self) -> &SigningKey {
+        &self.key
+    }
+
     /// The record's bytes. The result holds the private scalar: callers drop it promptly.
     pub fn encode(&self) -> zeroize::Zeroizing<[u8; Self::LEN]> {
         let mut out = zeroize::Zeroizing::new([0u8; Self::LEN]);
         out[..5].copy_from_slice(&[
             Self::VERSION,
-            self.algorithm.id(),
+            self.algorithm().id(),
             self.pin_policy.id(),
             TOUCH_NEVER,
             self.origin.id(),
         ]);
-        out[5..5 + SCALAR_LEN].copy_from_slice(self.secret.as_ref());
-        out[5 + SCALAR_LEN..].copy_from_slice(&self.public);
+        out[5..5 + SCALAR_LEN].copy_from_slice(self.key.secret_bytes().as_ref());
+        out[5 + SCALAR_LEN..].copy_from_slice(self.public());
         out
     }
 
-    /// Reads a record written by [`SlotKey::encode`].
+    /// Reads a record written by [`SlotKey::encode`] and prepares its key. The public point
+    /// is the card's own record and is not recomputed.
     pub fn decode(bytes: &[u8]) -> Result<Self, Malformed> {
         let mut r = Reader(bytes);
         if r.byte()? != Self::VERSION {
@@ -446,16 +490,11 @@ impl SlotKey {
             1 => Origin::Generated,
             _ => return Err(Malformed),
         };
-        let secret = zeroize::Zeroizing::new(r.array()?);
+        let secret: Secret = zeroize::Zeroizing::new(r.array()?);
         let public = r.array()?;
         r.end()?;
-        Ok(Self {
-            algorithm,
-            pin_policy,
-            origin,
-            secret,
-            public,
-        })
+        let key = SigningKey::from_stored(algorithm, &secret, &public).map_err(|_| Malformed)?;
+        Ok(Self::prepared(key, pin_policy, origin))
     }
 }
 
@@ -581,14 +620,43 @@ mod tests {
         assert_eq!(Factory::decode(&factory.encode()), Ok(factory));
         let security = Security::factory(&profile, [[1; SALT_LEN], [2; SALT_LEN]]);
         assert_eq!(Security::decode(&security.encode()), Ok(security));
-        let key = SlotKey {
-            algorithm: KeyAlgorithm::Sm2,
-            pin_policy: PinPolicy::Always,
-            origin: Origin::Generated,
-            secret: zeroize::Zeroizing::new([3; SCALAR_LEN]),
-            public: [4; POINT_LEN],
-        };
-        assert!(SlotKey::decode(key.encode().as_ref()) == Ok(key));
+        let secret = [3; SCALAR_LEN];
+        let public = SigningKey::new(KeyAlgorithm::Sm2, &secret)
+            .expect("valid scalar")
+            .public_key();
+        let key = SlotKey::new(
+            KeyAlgorithm::Sm2,
+            &secret,
+            &public,
+            PinPolicy::Always,
+            Origin::Generated,
+        )
+        .expect("matching pair");
+        assert_eq!(SlotKey::decode(key.encode().as_ref()), Ok(key));
+    }
+
+    #[test]
+    fn mismatched_or_invalid_keys_are_refused() {
+        let public = SigningKey::new(KeyAlgorithm::P256, &[5; SCALAR_LEN])
+            .expect("valid scalar")
+            .public_key();
+        let policy = PinPolicy::Once;
+        let wrong = SlotKey::new(
+            KeyAlgorithm::P256,
+            &[6; SCALAR_LEN],
+            &public,
+            policy,
+            Origin::Generated,
+        );
+        assert_eq!(wrong, Err(Malformed));
+        let zero = SlotKey::new(
+            KeyAlgorithm::P256,
+            &[0; SCALAR_LEN],
+            &public,
+            policy,
+            Origin::Generated,
+        );
+        assert_eq!(zero, Err(Malformed));
     }
 
     #[test]

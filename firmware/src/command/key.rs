@@ -7,7 +7,7 @@ use rand_core::CryptoRng;
 use super::{MANAGEMENT_REFERENCE, PIN_REFERENCE, PUK_REFERENCE};
 use crate::apdu::{Reply, Status};
 use crate::context::Context;
-use crate::crypto::ecc::{self, KeyAlgorithm, MAX_SIGNATURE_LEN};
+use crate::crypto::ecc::{self, KeyAlgorithm, MAX_SIGNATURE_LEN, SigningKey};
 use crate::state::{Origin, PinPolicy, Slot, SlotKey, TOUCH_NEVER};
 use crate::tlv;
 
@@ -40,16 +40,9 @@ pub fn generate<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     }
     let algorithm = algorithm.ok_or(Status::IncorrectData)?;
     let (secret, public) = ecc::generate(algorithm, &mut ctx.rng);
-    ctx.save_key(
-        slot,
-        SlotKey {
-            algorithm,
-            pin_policy,
-            origin: Origin::Generated,
-            secret,
-            public,
-        },
-    )?;
+    let key =
+        SigningKey::from_stored(algorithm, &secret, &public).map_err(|_| Status::IncorrectData)?;
+    ctx.save_key(slot, SlotKey::prepared(key, pin_policy, Origin::Generated))?;
     reply.header(0x7F49, 2 + public.len())?;
     reply.tlv(0x86, &public)
 }
@@ -76,7 +69,7 @@ pub fn sign<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
         return Err(Status::IncorrectData);
     };
     let key = ctx.key(slot).ok_or(Status::ReferencedDataNotFound)?;
-    if key.algorithm != algorithm {
+    if key.algorithm() != algorithm {
         return Err(Status::IncorrectData);
     }
     let pin_ok = match key.pin_policy {
@@ -87,9 +80,11 @@ pub fn sign<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     if !pin_ok {
         return Err(Status::SecurityStatusNotSatisfied);
     }
-    let (secret, policy) = (key.secret.clone(), key.pin_policy);
+    // A copy (wiped on drop) frees `ctx` for the RNG.
+    let (signer, policy) = (key.signer().clone(), key.pin_policy);
     let mut signature = [0u8; MAX_SIGNATURE_LEN];
-    let len = ecc::sign(algorithm, &secret, digest, &mut ctx.rng, &mut signature)
+    let len = signer
+        .sign(digest, &mut ctx.rng, &mut signature)
         .map_err(|_| Status::IncorrectData)?;
     if policy == PinPolicy::Always {
         ctx.volatile.pin_fresh = false;
@@ -124,11 +119,11 @@ pub fn metadata<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
         _ => {
             let slot = Slot::from_reference(reference).ok_or(Status::ReferencedDataNotFound)?;
             let key = ctx.key(slot).ok_or(Status::ReferencedDataNotFound)?;
-            reply.tlv(0x01, &[key.algorithm.id()])?;
+            reply.tlv(0x01, &[key.algorithm().id()])?;
             reply.tlv(0x02, &[key.pin_policy.id(), TOUCH_NEVER])?;
             reply.tlv(0x03, &[key.origin.id()])?;
-            reply.header(0x04, 2 + key.public.len())?;
-            reply.tlv(0x86, &key.public)
+            reply.header(0x04, 2 + key.public().len())?;
+            reply.tlv(0x86, key.public())
         }
     }
 }

@@ -1,0 +1,215 @@
+//! Fixed-base scalar multiplication `k·G` from a table of multiples of `G` kept in flash.
+//!
+//! The scalar is recoded into 65 signed radix-16 digits `d_i` in `[-8, 8]`, so that
+//! `k = Σ d_i·16^i`. Writing `i = 4m + j` (`m` in `0..=16`, `j` in `0..4`):
+//!
+//! ```text
+//! k·G = Σ_j 16^j · Σ_m d_(4m+j) · (2^(16m)·G)
+//! ```
+//!
+//! Row `m` of the table holds `1·P … 8·P` for `P = 2^(16m)·G` as affine `X ‖ Y` (64 bytes
+//! each). The sum is evaluated by Horner's rule over `j`: 65 mixed additions and 12
+//! doublings, against about 256 doublings and 64 additions for a variable-base
+//! multiplication. Table: 17 rows × 8 points × 64 bytes = 8,704 bytes of flash per curve,
+//! no RAM.
+//!
+//! Constant time: every digit reads all 8 entries of its row through masks, the entry is
+//! decoded (and checked on the curve, at a fixed cost), negated and replaced by the identity
+//! with conditional selects; the loop structure depends only on public constants.
+
+use primeorder::elliptic_curve::array::Array;
+use primeorder::elliptic_curve::consts::U32;
+use primeorder::elliptic_curve::group::Group;
+use primeorder::elliptic_curve::point::AffineCoordinates;
+use primeorder::elliptic_curve::subtle::{
+    Choice, ConditionallySelectable, ConstantTimeEq, ConstantTimeLess,
+};
+use primeorder::{AffinePoint, PrimeCurveParams, PrimeField, ProjectivePoint, Scalar};
+
+/// Rows: one per `2^16` step, 17 to cover the 65th digit.
+pub const ROWS: usize = 17;
+/// Points per row: `1·P` to `8·P`.
+pub const ENTRIES: usize = 8;
+/// An affine point as stored: `X ‖ Y`, big-endian.
+pub const ENTRY_LEN: usize = 64;
+/// Bytes of one curve's table.
+pub const TABLE_LEN: usize = ROWS * ENTRIES * ENTRY_LEN;
+/// Signed radix-16 digits of a 256-bit scalar.
+const DIGITS: usize = 65;
+
+/// One curve's table: row `m`, entry `e` is `(e + 1)·2^(16m)·G`.
+pub type Table = [u8; TABLE_LEN];
+
+/// A curve with 32-byte field elements whose generator has a [`Table`].
+pub trait FixedBase: PrimeCurveParams<FieldBytesSize = U32> {
+    /// The table of multiples of this curve's generator.
+    const TABLE: &'static Table;
+}
+
+/// `k·G`, in constant time.
+pub fn mul<C: FixedBase>(k: &Scalar<C>) -> ProjectivePoint<C> {
+    let digits = recode(&k.to_repr().into());
+    let mut acc = ProjectivePoint::<C>::IDENTITY;
+    for j in (0..4).rev() {
+        if j != 3 {
+            for _ in 0..4 {
+                acc = acc.double();
+            }
+        }
+        for (m, row) in C::TABLE.chunks_exact(ENTRIES * ENTRY_LEN).enumerate() {
+            if let Some(&digit) = digits.get(4 * m + j) {
+                acc += &select::<C>(row, digit);
+            }
+        }
+    }
+    acc
+}
+
+/// The uncompressed SEC1 encoding `04 ‖ X ‖ Y` of `d·G`.
+pub fn public_point<C: FixedBase>(d: &Scalar<C>) -> [u8; 65] {
+    let point = mul::<C>(d).to_affine();
+    let mut out = [0u8; 65];
+    out[0] = 0x04;
+    out[1..33].copy_from_slice(&point.x());
+    out[33..].copy_from_slice(&point.y());
+    out
+}
+
+/// The signed radix-16 digits of a big-endian scalar, least significant first; each in
+/// `[-8, 8)` except the last, which is 0 or 1. No branch depends on the scalar.
+fn recode(k: &[u8; 32]) -> [i8; DIGITS] {
+    let mut digits = [0i8; DIGITS];
+    let mut carry = 0i8;
+    for (i, digit) in digits.iter_mut().take(DIGITS - 1).enumerate() {
+        let byte = k[31 - i / 2];
+        let nibble = ((byte >> (4 * (i % 2))) & 0x0F) as i8;
+        let value = nibble + carry;
+        carry = (value + 8) >> 4;
+        *digit = value - (carry << 4);
+    }
+    digits[DIGITS - 1] = carry;
+    digits
+}
+
+/// `digit·P` for the row of `P`, reading every entry.
+fn select<C: FixedBase>(row: &[u8], digit: i8) -> AffinePoint<C> {
+    let negative = Choice::from(((digit >> 7) & 1) as u8);
+    let magnitude = digit.unsigned_abs();
+    let mut bytes = [0u8; ENTRY_LEN];
+    for (index, entry) in row.chunks_exact(ENTRY_LEN).enumerate() {
+        let mask = 0u8.wrapping_sub(magnitude.ct_eq(&(index as u8 + 1)).unwrap_u8());
+        for (out, byte) in bytes.iter_mut().zip(entry) {
+            *out |= byte & mask;
+        }
+    }
+    let (x, y) = bytes.split_at(ENTRY_LEN / 2);
+    let point = decode::<C>(x, y);
+    let point = AffinePoint::conditional_select(&point, &-point, negative);
+    let zero = !0u8.ct_lt(&magnitude);
+    AffinePoint::conditional_select(&point, &AffinePoint::IDENTITY, zero)
+}
+
+/// The affine point with coordinates `x`, `y` (32 bytes each), or the identity if they are
+/// not a point of the curve (only the all-zero entry of a zero digit is not).
+fn decode<C: FixedBase>(x: &[u8], y: &[u8]) -> AffinePoint<C> {
+    let x: Array<u8, U32> = Array::try_from(x).unwrap_or_default();
+    let y: Array<u8, U32> = Array::try_from(y).unwrap_or_default();
+    AffinePoint::<C>::from_coordinates(&x, &y).unwrap_or(AffinePoint::IDENTITY)
+}
+
+#[cfg(test)]
+pub mod tests {
+    //! The tables are checked against the crates' own arithmetic, and `mul` against their
+    //! variable-base multiplication.
+
+    use super::*;
+    use primeorder::elliptic_curve::Field;
+    use primeorder::elliptic_curve::ops::Reduce;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    /// The table of `C`, computed with the crate's arithmetic.
+    pub fn compute<C: FixedBase>() -> Vec<u8> {
+        let mut table = Vec::with_capacity(TABLE_LEN);
+        let mut base = ProjectivePoint::<C>::GENERATOR;
+        for _ in 0..ROWS {
+            let mut multiple = base;
+            for _ in 0..ENTRIES {
+                let affine = multiple.to_affine();
+                table.extend_from_slice(&affine.x());
+                table.extend_from_slice(&affine.y());
+                multiple += &base;
+            }
+            for _ in 0..16 {
+                base = base.double();
+            }
+        }
+        table
+    }
+
+    /// Checks `C::TABLE`; with `UKEY_BLESS_TABLES=1` set, rewrites `file` (under this
+    /// module's folder) instead.
+    pub fn check_table<C: FixedBase>(file: &str) {
+        let computed = compute::<C>();
+        if std::env::var_os("UKEY_BLESS_TABLES").is_some() {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("src/crypto/ecc")
+                .join(file);
+            std::fs::write(&path, &computed).expect("write the table");
+        } else {
+            assert!(
+                computed == C::TABLE[..],
+                "{file} is stale: rerun with UKEY_BLESS_TABLES=1"
+            );
+        }
+    }
+
+    /// `mul` agrees with the crate's `k·G` on edge and random scalars.
+    pub fn check_mul<C: FixedBase>()
+    where
+        Scalar<C>: Reduce<Array<u8, U32>>,
+    {
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let mut scalars = vec![
+            Scalar::<C>::ZERO,
+            Scalar::<C>::ONE,
+            -Scalar::<C>::ONE,
+            Scalar::<C>::reduce(&Array::from([0x88; 32])),
+            Scalar::<C>::reduce(&Array::from([0x77; 32])),
+            Scalar::<C>::reduce(&Array::from([0xFF; 32])),
+        ];
+        scalars.extend((0..200).map(|_| Scalar::<C>::random(&mut rng)));
+        for k in scalars {
+            let expected = (ProjectivePoint::<C>::GENERATOR * k).to_affine();
+            assert_eq!(mul::<C>(&k).to_affine(), expected);
+        }
+    }
+
+    #[test]
+    fn recoding_sums_back_to_the_scalar() {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        for _ in 0..200 {
+            let mut k = [0u8; 32];
+            rand_core::Rng::fill_bytes(&mut rng, &mut k);
+            let digits = recode(&k);
+            assert!(digits[..64].iter().all(|d| (-8..8).contains(d)));
+            assert!((0..=1).contains(&digits[64]));
+            // Rebuild k from the digits, most significant first, in 16-bit steps.
+            let mut rebuilt = [0i32; 66];
+            for (i, &d) in digits.iter().enumerate() {
+                rebuilt[i] += i32::from(d);
+            }
+            for i in 0..65 {
+                let carry = rebuilt[i].div_euclid(16);
+                rebuilt[i] = rebuilt[i].rem_euclid(16);
+                rebuilt[i + 1] += carry;
+            }
+            assert_eq!(rebuilt[65], 0);
+            assert_eq!(rebuilt[64], 0);
+            for i in 0..64 {
+                let nibble = (k[31 - i / 2] >> (4 * (i % 2))) & 0x0F;
+                assert_eq!(rebuilt[i], i32::from(nibble));
+            }
+        }
+    }
+}
