@@ -45,6 +45,14 @@ impl Curve {
         }
     }
 
+    /// The curve's place in [`Curve::ALL`] and in [`Publics`].
+    pub fn index(self) -> usize {
+        match self {
+            Curve::P256 => 0,
+            Curve::Sm2 => 1,
+        }
+    }
+
     /// The key slot holding this curve's bench key.
     pub fn slot(self) -> u8 {
         match self {

@@ -3,6 +3,8 @@
 //! reaches a token.
 
 use std::ffi::CString;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use pcsc::{Context, Protocols, Scope, ShareMode};
 use ukey_sim::{LinkKind, Testbed};
@@ -40,8 +42,17 @@ impl Transmit for pcsc::Card {
     }
 }
 
+/// A vpcd slot of the stack's pcscd left free for a token in another process.
+pub struct SpareSlot {
+    /// The vpcd address a token connects to (`ukey-sim --vpcd`).
+    pub vpcd: String,
+    /// The reader name PC/SC clients see it in.
+    pub reader: String,
+}
+
 /// A private pcscd with a token on each of [`LINKS`], each connected, provisioned and with
-/// its PIN verified. Fields drop in order: connections, then the context, then pcscd.
+/// its PIN verified, and as many slots again left free. Fields drop in order: connections,
+/// then the context, then pcscd.
 pub struct Stack {
     /// One connection per link, in the order of [`LINKS`].
     pub tokens: Vec<Connected>,
@@ -53,7 +64,8 @@ impl Stack {
     /// Starts pcscd and the tokens, and points this process's PC/SC client library at that
     /// pcscd (`PCSCLITE_CSOCK_NAME`).
     pub fn start() -> Result<Self, String> {
-        let mut bed = Testbed::start(1).map_err(|e| format!("starting pcscd: {e}"))?;
+        // Two vpcd readers of two slots each: the first two for the tokens here.
+        let mut bed = Testbed::start(2).map_err(|e| format!("starting pcscd: {e}"))?;
         for (slot, link) in LINKS.into_iter().enumerate() {
             bed.insert(slot, &tokens::options(link))
                 .map_err(|e| format!("inserting a {} token: {e}", link_name(link)))?;
@@ -66,10 +78,7 @@ impl Stack {
         let mut tokens = Vec::new();
         for (slot, link) in LINKS.into_iter().enumerate() {
             let reader = bed.reader(slot).map_err(|e| e.to_string())?;
-            let reader = CString::new(reader).map_err(|e| e.to_string())?;
-            let mut card = context
-                .connect(&reader, ShareMode::Shared, Protocols::T1)
-                .map_err(|e| format!("SCardConnect to {reader:?}: {e}"))?;
+            let mut card = connect(&context, &reader)?;
             let publics = apdu::provision(&mut card)?;
             tokens.push(Connected {
                 link,
@@ -83,4 +92,40 @@ impl Stack {
             bed,
         })
     }
+
+    /// The slots after the connected tokens', free for tokens in other processes.
+    pub fn spare_slots(&self) -> Vec<SpareSlot> {
+        (LINKS.len()..self.bed.pcscd().slots())
+            .filter_map(|slot| {
+                Some(SpareSlot {
+                    vpcd: self.bed.pcscd().vpcd_addr(slot)?,
+                    reader: self.bed.reader(slot).ok()?,
+                })
+            })
+            .collect()
+    }
+
+    /// Connects to the token in `reader` once pcscd sees one there, waiting up to `timeout`.
+    pub fn connect_when_present(
+        &self,
+        reader: &str,
+        timeout: Duration,
+    ) -> Result<pcsc::Card, String> {
+        let started = Instant::now();
+        loop {
+            match connect(&self.context, reader) {
+                Ok(card) => return Ok(card),
+                Err(_) if started.elapsed() < timeout => thread::sleep(Duration::from_millis(20)),
+                Err(error) => return Err(format!("no token within {timeout:?}: {error}")),
+            }
+        }
+    }
+}
+
+/// Connects to the card in `reader`, shared, T=1.
+fn connect(context: &Context, reader: &str) -> Result<pcsc::Card, String> {
+    let name = CString::new(reader).map_err(|e| e.to_string())?;
+    context
+        .connect(&name, ShareMode::Shared, Protocols::T1)
+        .map_err(|e| format!("SCardConnect to {reader:?}: {e}"))
 }
