@@ -12,10 +12,39 @@ const BATCH: u64 = 8;
 
 /// CPU time this thread has used so far.
 pub fn thread_cpu() -> Duration {
-    let now = clock_gettime(ClockId::ThreadCPUTime);
+    timespec(clock_gettime(ClockId::ThreadCPUTime))
+}
+
+/// CPU time all threads of this process have used so far.
+pub fn process_cpu() -> Duration {
+    timespec(clock_gettime(ClockId::ProcessCPUTime))
+}
+
+/// CPU time (user and system) the process `pid` has used so far, from `/proc/PID/stat`, to
+/// the kernel's clock tick.
+pub fn cpu_of(pid: u32) -> Result<Duration, String> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    // The command name (field 2) may hold spaces; the fields after its `)` are plain.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let mut fields = after_name.split_whitespace().skip(11);
+    let mut ticks = || -> Result<u64, String> {
+        fields
+            .next()
+            .and_then(|field| field.parse().ok())
+            .ok_or_else(|| format!("{path} has no CPU times"))
+    };
+    let (user, system) = (ticks()?, ticks()?);
+    let per_second = rustix::param::clock_ticks_per_second().max(1);
+    Ok(Duration::from_secs_f64(
+        (user + system) as f64 / per_second as f64,
+    ))
+}
+
+fn timespec(time: rustix::time::Timespec) -> Duration {
     Duration::new(
-        u64::try_from(now.tv_sec).unwrap_or(0),
-        u32::try_from(now.tv_nsec).unwrap_or(0),
+        u64::try_from(time.tv_sec).unwrap_or(0),
+        u32::try_from(time.tv_nsec).unwrap_or(0),
     )
 }
 

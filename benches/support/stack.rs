@@ -105,6 +105,24 @@ impl Stack {
             .collect()
     }
 
+    /// The pid of the stack's pcscd: the process whose command line names this stack's
+    /// reader configuration.
+    pub fn pcscd_pid(&self) -> Result<u32, String> {
+        let config = self.bed.pcscd().dir().join("reader.conf.d");
+        let config = config.to_string_lossy();
+        let entries = std::fs::read_dir("/proc").map_err(|e| format!("/proc: {e}"))?;
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+            .find(|pid| {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                let words: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+                words.first().is_some_and(|w| w.ends_with(b"pcscd"))
+                    && words.contains(&config.as_bytes())
+            })
+            .ok_or_else(|| format!("no pcscd process reads {config}"))
+    }
+
     /// Connects to the token in `reader` once pcscd sees one there, waiting up to `timeout`.
     pub fn connect_when_present(
         &self,
