@@ -66,24 +66,26 @@ pub fn measure(stack: &Stack, signatures: usize) -> Result<Vec<Footprint>, Strin
     Ok(all)
 }
 
-/// The release `ukey-sim` binary, rebuilt first if its sources changed (`cargo bench` builds
-/// no other package's binaries, and `workspace_binary` takes any it finds).
+/// The `ukey-sim` binary of the profile this bench runs under, rebuilt first if its sources
+/// changed (`cargo bench` builds no other package's binaries, and `workspace_binary` takes
+/// any it finds).
 fn fresh_sim_binary() -> Result<std::path::PathBuf, String> {
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "-p",
-            "ukey-sim",
-            "--bin",
-            "ukey-sim",
-        ])
+    // target/<profile>/deps/<bench>: the profile directory is two levels up.
+    let release = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.file_name()? == "release"))
+        .unwrap_or(false);
+    let mut build = Command::new(env!("CARGO"));
+    build.args(["build", "--quiet", "-p", "ukey-sim", "--bin", "ukey-sim"]);
+    if release {
+        build.arg("--release");
+    }
+    let status = build
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .map_err(|e| format!("cannot run cargo to build ukey-sim: {e}"))?;
     if !status.success() {
-        return Err("`cargo build --release -p ukey-sim` failed".into());
+        return Err("`cargo build -p ukey-sim` failed".into());
     }
     ukey_suite::workspace_binary("ukey-sim", "ukey-sim")
 }

@@ -8,8 +8,8 @@
 //!   per link;
 //! - the flash image and resident memory of a virtual token (real `ukey-sim` processes).
 //!
-//! Each target is printed with PASS or MISS beside it. `-- --quick` runs every path with
-//! tiny budgets as a smoke test and judges nothing. Needs root (the private pcscd runs in a
+//! Each target is printed with PASS or MISS beside it. `-- --quick`, or `cargo test
+//! --benches`, runs every path with tiny budgets as a smoke test and judges nothing. Needs root (the private pcscd runs in a
 //! mount namespace of its own), pcscd with vpcd, and openssl: `scripts/setup.sh`.
 
 #[path = "../support/mod.rs"]
@@ -81,7 +81,11 @@ impl Plan {
 }
 
 fn main() -> ExitCode {
-    let plan = match std::env::args().any(|arg| arg == "--quick") {
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not, and gets the smoke
+    // run, as criterion's benches run once each there.
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|arg| arg == "--quick") || !args.iter().any(|arg| arg == "--bench");
+    let plan = match quick {
         true => Plan::quick(),
         false => Plan::full(),
     };
