@@ -12,6 +12,8 @@
 //! mixed into the RFC 6979 derivation (hedged signatures), so a weak RNG alone does not leak
 //! the key.
 
+#[cfg(all(feature = "p256-cm4", target_arch = "arm"))]
+mod cm4;
 mod fixed_base;
 mod nist;
 mod sm2;
