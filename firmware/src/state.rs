@@ -410,8 +410,9 @@ impl Origin {
 
 /// A slot's key pair, prepared for signing when it is made or read, and its policy.
 ///
-/// The prepared key ([`SigningKey`], 180 bytes) replaces the raw scalar in RAM; the stored
-/// record keeps the layout `version alg pin touch origin ‖ secret (32) ‖ public (65)`.
+/// The prepared key ([`SigningKey`], 136 bytes on a Cortex-M4) replaces the raw scalar in
+/// RAM; the stored record keeps the layout
+/// `version alg pin touch origin ‖ secret (32) ‖ public (65)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SlotKey {
     /// When the PIN is needed.

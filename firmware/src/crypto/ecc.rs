@@ -12,6 +12,8 @@
 //! mixed into the RFC 6979 derivation (hedged signatures), so a weak RNG alone does not leak
 //! the key.
 
+#[cfg(all(feature = "p256-cm4", target_arch = "arm"))]
+mod cm4;
 mod fixed_base;
 mod nist;
 mod sm2;
@@ -82,8 +84,8 @@ pub enum SignError {
 /// A private key prepared for signing: the scalar with everything that depends only on it,
 /// computed once. Secrets are wiped when it is dropped.
 ///
-/// Size: [`SigningKey::RAM_BYTES`] at most (the largest variant, SM2: `d`, `(1 + d)^-1` and
-/// the public point).
+/// Size: [`SigningKey::RAM_BYTES`], 136 bytes on a 32-bit MCU and 144 on a 64-bit host (the
+/// largest variant, SM2: `d`, `(1 + d)^-1` and the public point, and the variant's tag).
 #[derive(Clone)]
 pub struct SigningKey(Prepared);
 
@@ -200,3 +202,6 @@ fn public_or(
 /// How many nonces a signature tries before giving up: a retry happens with probability
 /// about 2^-255 per try, so a second one never occurs in practice.
 const NONCE_TRIES: usize = 4;
+
+// The RAM a slot's prepared key takes, as documented on `SigningKey`.
+const _: () = assert!(SigningKey::RAM_BYTES <= 144);

@@ -24,7 +24,9 @@ use primeorder::elliptic_curve::point::AffineCoordinates;
 use primeorder::elliptic_curve::subtle::{
     Choice, ConditionallySelectable, ConstantTimeEq, ConstantTimeLess,
 };
+use primeorder::elliptic_curve::{FieldBytes, NonZeroScalar};
 use primeorder::{AffinePoint, PrimeCurveParams, PrimeField, ProjectivePoint, Scalar};
+use zeroize::Zeroize;
 
 /// Rows: one per `2^16` step, 17 to cover the 65th digit.
 pub const ROWS: usize = 17;
@@ -73,6 +75,18 @@ pub fn public_point<C: FixedBase>(d: &Scalar<C>) -> [u8; 65] {
     out[1..33].copy_from_slice(&point.x());
     out[33..].copy_from_slice(&point.y());
     out
+}
+
+/// The next nonce `k` of an RFC 6979 generator, as a scalar of `C`; `None` in the
+/// (never seen) case that its bytes are not a nonzero scalar.
+pub fn next_nonce<C: FixedBase>(
+    nonces: &mut rfc6979::KGenerator<'_, sha2::Sha256, primeorder::elliptic_curve::bigint::U256>,
+) -> Option<NonZeroScalar<C>> {
+    let mut k_bytes = FieldBytes::<C>::default();
+    nonces.fill_next_k(&mut k_bytes);
+    let k = Option::from(NonZeroScalar::<C>::from_repr(k_bytes));
+    k_bytes.zeroize();
+    k
 }
 
 /// The signed radix-16 digits of a big-endian scalar, least significant first; each in

@@ -8,37 +8,31 @@
 
 use p256::elliptic_curve::Curve;
 use p256::elliptic_curve::Generate;
-use p256::elliptic_curve::ops::{Invert, Reduce};
-use p256::elliptic_curve::point::AffineCoordinates;
-use p256::{FieldBytes, NistP256, NonZeroScalar, Scalar, U256};
+use p256::{NistP256, NonZeroScalar, U256};
 use rand_core::CryptoRng;
 use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
 
-use super::fixed_base::{self, FixedBase, Table};
-use super::{
-    MAX_SIGNATURE_LEN, NONCE_TRIES, POINT_LEN, SCALAR_LEN, Secret, SignError, copy_der, public_or,
-};
-
-/// Multiples of P-256's generator (see `fixed_base`), made by
-/// `UKEY_BLESS_TABLES=1 cargo test -p ukey-firmware tables`.
-static TABLE: Table = *include_bytes!("p256_g.bin");
-
-impl FixedBase for NistP256 {
-    const TABLE: &'static Table = &TABLE;
-}
+use super::{MAX_SIGNATURE_LEN, POINT_LEN, SCALAR_LEN, Secret, SignError, public_or};
 
 /// A fresh P-256 key pair.
 pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> (Secret, [u8; POINT_LEN]) {
-    let d = NonZeroScalar::generate_from_rng(rng);
-    let secret = Zeroizing::new(d.to_bytes().into());
-    (secret, fixed_base::public_point::<NistP256>(&d))
+    loop {
+        let secret: Secret =
+            Zeroizing::new(NonZeroScalar::generate_from_rng(rng).to_bytes().into());
+        if let Ok(key) = P256Key::new(&secret, None) {
+            return (secret, key.public);
+        }
+    }
 }
 
 /// A P-256 private key with its public point.
 #[derive(Clone)]
 pub struct P256Key {
     d: NonZeroScalar,
+    /// The same scalar in the assembly backend's form.
+    #[cfg(all(feature = "p256-cm4", target_arch = "arm"))]
+    cm4: p256_cortex_m4::SecretKey,
     public: [u8; POINT_LEN],
 }
 
@@ -50,8 +44,19 @@ impl P256Key {
     ) -> Result<Self, SignError> {
         let d = Option::<NonZeroScalar>::from(NonZeroScalar::from_repr((*secret).into()))
             .ok_or(SignError::BadKey)?;
-        let public = public_or(public, || fixed_base::public_point::<NistP256>(&d));
-        Ok(Self { d, public })
+        let mut key = Self {
+            d,
+            #[cfg(all(feature = "p256-cm4", target_arch = "arm"))]
+            cm4: super::cm4::secret(secret)?,
+            public: [0; POINT_LEN],
+        };
+        key.public = public_or(public, || key.compute_public());
+        Ok(key)
+    }
+
+    #[cfg(all(feature = "p256-cm4", target_arch = "arm"))]
+    fn compute_public(&self) -> [u8; POINT_LEN] {
+        super::cm4::public_point(&self.cm4)
     }
 
     pub fn public(&self) -> &[u8; POINT_LEN] {
@@ -70,31 +75,21 @@ impl P256Key {
         out: &mut [u8; MAX_SIGNATURE_LEN],
     ) -> Result<usize, SignError> {
         let prehash = fips186_prehash(digest)?;
-        let z = <Scalar as Reduce<FieldBytes>>::reduce(&prehash.into());
         let d_bytes = Zeroizing::new(self.d.to_bytes());
-        let mut nonces =
+        let nonces =
             rfc6979::KGenerator::<Sha256, U256>::new(&d_bytes, &prehash, hedge, &NistP256::ORDER);
-        for _ in 0..NONCE_TRIES {
-            let mut k_bytes = FieldBytes::default();
-            nonces.fill_next_k(&mut k_bytes);
-            let k = Option::<NonZeroScalar>::from(NonZeroScalar::from_repr(k_bytes));
-            k_bytes.zeroize();
-            let Some(mut k) = k else { continue };
-            let big_r = fixed_base::mul::<NistP256>(&k).to_affine();
-            let r = <Scalar as Reduce<FieldBytes>>::reduce(&big_r.x());
-            let s = *k.invert() * (z + r * *self.d);
-            k.zeroize();
-            if let Ok(signature) = p256::ecdsa::Signature::from_scalars(r, s) {
-                return copy_der(signature.to_der().as_bytes(), out);
-            }
-        }
-        Err(SignError::BadKey)
+        #[cfg(all(feature = "p256-cm4", target_arch = "arm"))]
+        return super::cm4::sign(&self.cm4, &prehash, nonces, out);
+        #[cfg(not(all(feature = "p256-cm4", target_arch = "arm")))]
+        return self.sign_with_table(&prehash, nonces, out);
     }
 }
 
 impl Drop for P256Key {
     fn drop(&mut self) {
         self.d.zeroize();
+        #[cfg(all(feature = "p256-cm4", target_arch = "arm"))]
+        self.cm4.zeroize();
     }
 }
 
@@ -110,6 +105,59 @@ fn fips186_prehash(digest: &[u8]) -> Result<[u8; SCALAR_LEN], SignError> {
     Ok(prehash)
 }
 
+/// P-256 on the crates' arithmetic, with `k·G` from the flash table.
+#[cfg(not(all(feature = "p256-cm4", target_arch = "arm")))]
+mod table {
+    use p256::elliptic_curve::ops::{Invert, Reduce};
+    use p256::elliptic_curve::point::AffineCoordinates;
+    use p256::{FieldBytes, NistP256, Scalar, U256};
+    use sha2::Sha256;
+    use zeroize::Zeroize;
+
+    use super::super::fixed_base::{self, FixedBase, Table};
+    use super::super::{
+        MAX_SIGNATURE_LEN, NONCE_TRIES, POINT_LEN, SCALAR_LEN, SignError, copy_der,
+    };
+    use super::P256Key;
+
+    /// Multiples of P-256's generator (see `fixed_base`), made by
+    /// `UKEY_BLESS_TABLES=1 cargo test -p ukey-firmware tables`.
+    static TABLE: Table = *include_bytes!("p256_g.bin");
+
+    impl FixedBase for NistP256 {
+        const TABLE: &'static Table = &TABLE;
+    }
+
+    impl P256Key {
+        pub(super) fn compute_public(&self) -> [u8; POINT_LEN] {
+            fixed_base::public_point::<NistP256>(&self.d)
+        }
+
+        /// Steps 2 and 3 with the crate's arithmetic and the flash table.
+        pub(super) fn sign_with_table(
+            &self,
+            prehash: &[u8; SCALAR_LEN],
+            mut nonces: rfc6979::KGenerator<'_, Sha256, U256>,
+            out: &mut [u8; MAX_SIGNATURE_LEN],
+        ) -> Result<usize, SignError> {
+            let z = <Scalar as Reduce<FieldBytes>>::reduce(&(*prehash).into());
+            for _ in 0..NONCE_TRIES {
+                let Some(mut k) = fixed_base::next_nonce::<NistP256>(&mut nonces) else {
+                    continue;
+                };
+                let big_r = fixed_base::mul::<NistP256>(&k).to_affine();
+                let r = <Scalar as Reduce<FieldBytes>>::reduce(&big_r.x());
+                let s = *k.invert() * (z + r * *self.d);
+                k.zeroize();
+                if let Ok(signature) = p256::ecdsa::Signature::from_scalars(r, s) {
+                    return copy_der(signature.to_der().as_bytes(), out);
+                }
+            }
+            Err(SignError::BadKey)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,12 +167,12 @@ mod tests {
 
     #[test]
     fn tables() {
-        fixed_base::tests::check_table::<NistP256>("p256_g.bin");
+        super::super::fixed_base::tests::check_table::<NistP256>("p256_g.bin");
     }
 
     #[test]
     fn fixed_base_matches_the_crate() {
-        fixed_base::tests::check_mul::<NistP256>();
+        super::super::fixed_base::tests::check_mul::<NistP256>();
     }
 
     #[test]

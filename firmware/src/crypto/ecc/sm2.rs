@@ -90,11 +90,9 @@ impl Sm2Key {
         let d_bytes = Zeroizing::new(self.d.to_bytes());
         let mut nonces = rfc6979::KGenerator::<Sha256, U256>::new(&d_bytes, &e, hedge, &Sm2::ORDER);
         for _ in 0..NONCE_TRIES {
-            let mut k_bytes = FieldBytes::default();
-            nonces.fill_next_k(&mut k_bytes);
-            let k = Option::<NonZeroScalar>::from(NonZeroScalar::from_repr(k_bytes));
-            k_bytes.zeroize();
-            let Some(mut k) = k else { continue };
+            let Some(mut k) = fixed_base::next_nonce::<Sm2>(&mut nonces) else {
+                continue;
+            };
             let x1 = fixed_base::mul::<Sm2>(&k).to_affine().x();
             let r = e_scalar + <Scalar as Reduce<FieldBytes>>::reduce(&x1);
             let retry: Choice = r.is_zero() | (r + *k).is_zero();
