@@ -21,6 +21,7 @@ mod flash;
 mod link;
 pub mod pcscd;
 pub mod profile;
+pub mod qemu;
 mod sim;
 mod testbed;
 mod token;
