@@ -217,6 +217,14 @@ impl Board {
 
 impl Drop for Board {
     fn drop(&mut self) {
+        // Politely first (a killed QEMU complains on stderr), then through the lifeline.
+        if self
+            .uart
+            .set_read_timeout(Some(Duration::from_secs(1)))
+            .is_ok()
+        {
+            let _ = self.frame(b'Q', &[]);
+        }
         let _ = self.uart.shutdown(Shutdown::Both);
         self.lifeline = None;
         let _ = self.qemu.wait();
