@@ -51,6 +51,11 @@ pub struct Board {
 impl Board {
     /// Starts QEMU with the board image `kernel` and waits until its UART0 connects.
     pub fn start(kernel: &Path) -> io::Result<Self> {
+        Self::start_with(kernel, &[])
+    }
+
+    /// As [`Board::start`], with more QEMU options (`-icount shift=0` to count instructions).
+    pub fn start_with(kernel: &Path, qemu_options: &[&str]) -> io::Result<Self> {
         std::fs::metadata(kernel).map_err(|error| {
             io::Error::new(
                 error.kind(),
@@ -77,6 +82,7 @@ impl Board {
             .args(["-display", "none", "-monitor", "none", "-nodefaults"])
             .args(["-semihosting-config", "enable=on,target=native"])
             .args(["-serial", &format!("tcp:127.0.0.1:{port}")])
+            .args(qemu_options)
             .arg("-kernel")
             .arg(kernel)
             .stdin(Stdio::piped())
@@ -201,6 +207,28 @@ impl Board {
             ));
         }
         Ok(response)
+    }
+
+    /// The stack's high-water marks (`H`): bytes used since the previous reading, the peak
+    /// since boot, and the stack region's size.
+    pub fn high_water(&mut self) -> io::Result<[u32; 3]> {
+        let answer = self.call(b'H', &[])?;
+        let words: [[u8; 4]; 3] = answer
+            .as_chunks::<4>()
+            .0
+            .try_into()
+            .map_err(|_| io::Error::other("the board's `H` answer is not 12 bytes"))?;
+        Ok(words.map(u32::from_be_bytes))
+    }
+
+    /// SysTick ticks (25 MHz) the last APDU, or the power-on that opened the card, spent in
+    /// the applet (`T`).
+    pub fn ticks(&mut self) -> io::Result<u64> {
+        let answer = self.call(b'T', &[])?;
+        let ticks = answer
+            .try_into()
+            .map_err(|_| io::Error::other("the board's `T` answer is not 8 bytes"))?;
+        Ok(u64::from_be_bytes(ticks))
     }
 
     /// Ends QEMU through the board (`Q`), and waits for it to exit.
