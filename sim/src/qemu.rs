@@ -21,7 +21,7 @@ use rand_core::{Rng, SeedableRng};
 use ukey_firmware::Profile;
 use ukey_firmware::flash::{FileFlash, PAGE_SIZE};
 
-pub use board::{Board, STORE_BYTES};
+pub use board::{Board, STORE_BYTES, encode_profile};
 
 use crate::error::{Error, Result};
 use crate::link::Link;

@@ -113,7 +113,17 @@ impl Board {
         frame.push(kind);
         frame.extend_from_slice(&len.to_be_bytes());
         frame.extend_from_slice(payload);
-        self.uart.write_all(&frame)?;
+        self.send_raw(&frame)?;
+        self.answer()
+    }
+
+    /// Sends bytes as they are, framed or not (tests of the board's resynchronising).
+    pub fn send_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.uart.write_all(bytes)
+    }
+
+    /// Reads the board's next frame: its type and payload.
+    pub fn answer(&mut self) -> io::Result<(u8, Vec<u8>)> {
         let mut head = [0u8; 3];
         self.uart.read_exact(&mut head)?;
         let mut answer = vec![0u8; usize::from(u16::from_be_bytes([head[1], head[2]]))];
