@@ -1,25 +1,14 @@
 //! The QEMU board's link: its framing answers every malformed frame with an `E` code and
-//! keeps its place; `--link qemu` keeps a token in an image file, refuses one made for the
-//! other links, and says what is missing when the board image or QEMU is.
-
-use std::path::Path;
+//! keeps its place; `--link qemu` says what is missing when the board image is. (Images on
+//! the QEMU link are tested with the others', in image.rs.)
 
 use ukey_firmware::{ATR, Profile};
 use ukey_sim::qemu::{Board, STORE_BYTES, encode_profile, kernel_path};
-use ukey_sim::{Link, LinkKind, Token, TokenOptions};
-
-#[path = "support/temp_dir.rs"]
-mod temp_dir;
-
-use temp_dir::TempDir;
+use ukey_sim::{LinkKind, Token, TokenOptions};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const SELECT_PIV: &[u8] = &[0x00, 0xA4, 0x04, 0x00, 0x05, 0xA0, 0x00, 0x00, 0x03, 0x08];
-const WRONG_PIN: &[u8] = &[
-    0x00, 0x20, 0x00, 0x80, 0x08, b'6', b'5', b'4', b'3', b'2', b'1', 0xFF, 0xFF,
-];
-const PIN_STATUS: &[u8] = &[0x00, 0x20, 0x00, 0x80];
 
 fn error(code: u8) -> (u8, Vec<u8>) {
     (b'E', vec![code])
@@ -105,52 +94,6 @@ fn the_board_refuses_each_malformed_or_untimely_frame_and_keeps_its_place() -> T
     );
     assert_eq!(board.dump()?.len(), STORE_BYTES);
     board.quit()?;
-    Ok(())
-}
-
-fn qemu_with_image(image: &Path) -> TokenOptions {
-    TokenOptions {
-        link: LinkKind::Qemu,
-        image: Some(image.to_path_buf()),
-        ..TokenOptions::default()
-    }
-}
-
-#[test]
-fn a_pin_counter_persists_across_qemu_runs_and_power_cycles() -> TestResult {
-    let dir = TempDir::new("qemu-persist")?;
-    let image = dir.path("qemu.img");
-    let mut token = Token::open(&qemu_with_image(&image))?;
-    token.power_on()?;
-    token.transmit(SELECT_PIV)?;
-    assert_eq!(token.transmit(WRONG_PIN)?, [0x63, 0xC2]);
-    token.power_off()?;
-    token.power_on()?;
-    token.transmit(SELECT_PIV)?;
-    assert_eq!(token.transmit(WRONG_PIN)?, [0x63, 0xC1]);
-    token.close()?;
-
-    let mut token = Token::open(&qemu_with_image(&image))?;
-    token.power_on()?;
-    token.transmit(SELECT_PIV)?;
-    assert_eq!(token.transmit(PIN_STATUS)?, [0x63, 0xC1]);
-    token.close()?;
-    Ok(())
-}
-
-#[test]
-fn an_image_of_the_other_links_is_refused_and_left_as_it_was() -> TestResult {
-    let dir = TempDir::new("qemu-foreign")?;
-    let image = dir.path("direct.img");
-    Token::open(&TokenOptions {
-        image: Some(image.clone()),
-        ..TokenOptions::default()
-    })?
-    .close()?;
-    let before = std::fs::read(&image)?;
-    let error = Token::open(&qemu_with_image(&image)).expect_err("a 32-page image");
-    assert!(error.to_string().contains("32 pages"), "{error}");
-    assert_eq!(std::fs::read(&image)?, before);
     Ok(())
 }
 
