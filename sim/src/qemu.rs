@@ -7,8 +7,8 @@
 //! a warm reset (`R`), power-on is `P`; each clears the security state.
 //!
 //! `--image` keeps the board's 64 KiB store in an image file (the format of the other links,
-//! 16 pages): loaded into the blank store before the card is opened, and saved back at every
-//! power-off and when the token closes. A killed simulator loses what the token wrote since
+//! 16 pages): loaded into the blank store before the card is opened, and the pages the card
+//! changed saved back at every power-off and when the token closes. A killed simulator loses what the token wrote since
 //! the last power-off.
 
 mod board;
@@ -133,23 +133,19 @@ impl QemuLink {
         let Some(file) = self.image.as_mut() else {
             return Ok(());
         };
-        let store = self
-            .board
-            .dump()
-            .map_err(|error| Error::io("QEMU board: reading the store back", error))?;
+        let read_back = |error| Error::io("QEMU board: reading the store back", error);
+        let changed = self.board.changed_pages().map_err(read_back)?;
         let mut old = vec![0u8; PAGE_SIZE];
-        for (page, new) in store.chunks(PAGE_SIZE).enumerate() {
+        for page in (0..STORE_PAGES as usize).filter(|page| changed & (1 << page) != 0) {
+            let new = self.board.dump_page(page).map_err(read_back)?;
             let offset = (page * PAGE_SIZE) as u32;
             file.read(offset, &mut old).map_err(flash_error)?;
-            if old == new {
-                continue;
-            }
             // NOR rules: only cleared bits can be written without an erase.
-            if old.iter().zip(new).any(|(old, new)| old & new != *new) {
+            if old.iter().zip(&new).any(|(old, new)| old & new != *new) {
                 file.erase(offset, offset + PAGE_SIZE as u32)
                     .map_err(flash_error)?;
             }
-            file.write(offset, new).map_err(flash_error)?;
+            file.write(offset, &new).map_err(flash_error)?;
         }
         file.flush().map_err(Error::Image)
     }

@@ -79,6 +79,8 @@ fn the_board_refuses_each_malformed_or_untimely_frame_and_keeps_its_place() -> T
 
     board.seed(&[0x11; 32])?;
     assert_eq!(board.power_on()?, ATR);
+    assert_ne!(board.changed_pages()?, 0, "opening a blank store writes it");
+    assert_eq!(board.changed_pages()?, 0, "C clears what it reports");
     assert_eq!(
         board.frame(b'F', &encode_profile(&Profile::standard(1)))?,
         error(0x06)

@@ -22,8 +22,8 @@ pub const QEMU: &str = "qemu-system-arm";
 pub const STORE_BYTES: usize = 16 * 4096;
 /// Most bytes one `L` frame loads (within the board's 3,409-byte frame limit).
 const LOAD_PART: usize = 2048;
-/// Most bytes one `D` frame reads.
-const DUMP_PART: usize = 4096;
+/// A page of the store, what one `D` frame reads here.
+const PAGE_BYTES: usize = 4096;
 /// How long QEMU may take to boot and connect its UART.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long one frame may take to be answered: a signature, under load, with margin.
@@ -81,7 +81,7 @@ impl Board {
             .args(["-machine", "mps2-an386", "-cpu", "cortex-m4"])
             .args(["-display", "none", "-monitor", "none", "-nodefaults"])
             .args(["-semihosting-config", "enable=on,target=native"])
-            .args(["-serial", &format!("tcp:127.0.0.1:{port}")])
+            .args(["-serial", &format!("tcp:127.0.0.1:{port},nodelay=on")])
             .args(qemu_options)
             .arg("-kernel")
             .arg(kernel)
@@ -183,19 +183,32 @@ impl Board {
     /// Reads the whole store back.
     pub fn dump(&mut self) -> io::Result<Vec<u8>> {
         let mut image = Vec::with_capacity(STORE_BYTES);
-        for offset in (0..STORE_BYTES).step_by(DUMP_PART) {
-            let mut payload = u32::try_from(offset)
-                .map_err(io::Error::other)?
-                .to_be_bytes()
-                .to_vec();
-            payload.extend_from_slice(&(DUMP_PART as u16).to_be_bytes());
-            let part = self.call(b'D', &payload)?;
-            if part.len() != DUMP_PART {
-                return Err(io::Error::other("the board sent a short part of its store"));
-            }
-            image.extend_from_slice(&part);
+        for page in 0..STORE_BYTES / PAGE_BYTES {
+            image.extend_from_slice(&self.dump_page(page)?);
         }
         Ok(image)
+    }
+
+    /// Reads page `page` (4 KiB) of the store.
+    pub fn dump_page(&mut self, page: usize) -> io::Result<Vec<u8>> {
+        let offset = u32::try_from(page * PAGE_BYTES).map_err(io::Error::other)?;
+        let mut payload = offset.to_be_bytes().to_vec();
+        payload.extend_from_slice(&(PAGE_BYTES as u16).to_be_bytes());
+        let part = self.call(b'D', &payload)?;
+        if part.len() != PAGE_BYTES {
+            return Err(io::Error::other("the board sent a short page of its store"));
+        }
+        Ok(part)
+    }
+
+    /// The pages of the store the card wrote or erased since the previous call: bit n for
+    /// page n (`C`).
+    pub fn changed_pages(&mut self) -> io::Result<u16> {
+        let answer = self.call(b'C', &[])?;
+        let bits = answer
+            .try_into()
+            .map_err(|_| io::Error::other("the board's `C` answer is not 2 bytes"))?;
+        Ok(u16::from_be_bytes(bits))
     }
 
     /// Powers the card on (the first time, opens it over the store); returns the ATR.

@@ -49,7 +49,7 @@ pub struct Frame {
 fn known(kind: u8) -> bool {
     matches!(
         kind,
-        b'S' | b'F' | b'L' | b'D' | b'P' | b'R' | b'A' | b'H' | b'T' | b'Q'
+        b'S' | b'F' | b'L' | b'D' | b'C' | b'P' | b'R' | b'A' | b'H' | b'T' | b'Q'
     )
 }
 

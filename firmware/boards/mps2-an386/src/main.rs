@@ -86,7 +86,7 @@ struct Board {
 impl Board {
     /// Answers one well-formed frame; an error becomes an `E` frame.
     fn handle(&mut self, uart: &mut Uart, kind: u8, payload: &[u8]) -> Result<(), LinkError> {
-        if matches!(kind, b'P' | b'R' | b'H' | b'T' | b'Q') && !payload.is_empty() {
+        if matches!(kind, b'C' | b'P' | b'R' | b'H' | b'T' | b'Q') && !payload.is_empty() {
             return Err(LinkError::BadLength);
         }
         match kind {
@@ -111,6 +111,7 @@ impl Board {
                 link::send(uart, b'L', &[]);
             }
             b'D' => dump(uart, payload)?,
+            b'C' => link::send(uart, b'C', &store::take_changed().to_be_bytes()),
             b'P' => {
                 self.power_on()?;
                 link::send(uart, b'P', &ATR);
