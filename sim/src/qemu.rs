@@ -160,6 +160,7 @@ impl QemuLink {
         saved.and(quit)
     }
 
+    /// A fresh seed, then a warm reset (`R`): the security state is forgotten.
     fn warm_reset(&mut self) -> Result<Vec<u8>> {
         let seed = self.seeds.next()?;
         self.board
