@@ -30,9 +30,10 @@ pub use raw::metadata;
 pub use session::Session;
 pub use step::Ran;
 
-/// The links each client is run on: straight to the applet, and through the emulated USB
-/// CCID device. A new link is added here, and every interop test runs on it.
-pub const LINKS: &[LinkKind] = &[LinkKind::Direct, LinkKind::Ccid];
+/// The links each client is run on: straight to the applet, through the emulated USB CCID
+/// device, and on the QEMU Cortex-M4 board (whose image `scripts/test.sh` builds first). A
+/// new link is added here, and every interop test runs on it.
+pub const LINKS: &[LinkKind] = &[LinkKind::Direct, LinkKind::Ccid, LinkKind::Qemu];
 
 /// OpenSC's PKCS#11 module (Debian package opensc-pkcs11), in the multiarch directory.
 pub fn opensc_pkcs11() -> String {

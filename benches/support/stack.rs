@@ -20,6 +20,7 @@ pub fn link_name(link: LinkKind) -> &'static str {
     match link {
         LinkKind::Direct => "direct",
         LinkKind::Ccid => "ccid",
+        LinkKind::Qemu => "qemu",
     }
 }
 

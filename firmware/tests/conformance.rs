@@ -1,5 +1,6 @@
-//! The card edge, byte for byte, in process: every command with its exact status words,
-//! signatures checked by the real `openssl` command.
+//! The card edge, byte for byte: every command with its exact status words, signatures
+//! checked by the real `openssl` command. In process by default; with `UKEY_CONFORMANCE=qemu`
+//! the same cases run on the applet on the QEMU Cortex-M4 board, over its UART.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
 
@@ -14,7 +15,7 @@ const SM2: u8 = 0x54;
 
 #[test]
 fn select_answers_the_application_property_template() {
-    let mut c = card();
+    let mut c = token();
     let apt = h(
         "61 26 4F 06 000010000100 79 07 4F 05 A000000308 50 08 756B657920504956 AC 09 80 01 11 80 01 54 06 01 00",
     );
@@ -34,7 +35,7 @@ fn select_answers_the_application_property_template() {
 
 #[test]
 fn unknown_instructions_classes_and_lengths() {
-    let mut c = card();
+    let mut c = token();
     expect(&mut c, &h("00 99 00 00"), 0x6D00);
     expect(&mut c, &h("80 FD 00 00"), 0x6E00);
     expect(&mut c, &h("00 FD 00"), 0x6700);
@@ -49,7 +50,7 @@ fn unknown_instructions_classes_and_lengths() {
 
 #[test]
 fn pin_counts_down_blocks_and_the_puk_unblocks() {
-    let mut c = card();
+    let mut c = token();
     expect(&mut c, &h("00 20 00 80"), 0x63C3);
     assert_eq!(verify(&mut c, b"654321"), 0x63C2);
     assert_eq!(verify(&mut c, b"123456"), 0x9000);
@@ -82,7 +83,7 @@ fn pin_counts_down_blocks_and_the_puk_unblocks() {
 
 #[test]
 fn change_reference_data_for_pin_and_puk() {
-    let mut c = card();
+    let mut c = token();
     assert_eq!(
         expect(&mut c, &h("00 F7 00 80"), 0x9000),
         h("01 01 FF 05 01 01 06 02 03 03")
@@ -109,7 +110,7 @@ fn change_reference_data_for_pin_and_puk() {
 
 #[test]
 fn reset_only_when_pin_and_puk_are_blocked() {
-    let mut c = card();
+    let mut c = token();
     authenticate_default(&mut c);
     generate(&mut c, 0x9A, P256);
     assert_eq!(
@@ -138,7 +139,7 @@ fn reset_only_when_pin_and_puk_are_blocked() {
 
 #[test]
 fn management_key_mutual_and_external_authentication() {
-    let mut c = card();
+    let mut c = token();
     authenticate_default(&mut c);
     for (alg, len) in [
         (ManagementKeyAlgorithm::Aes128, 16),
@@ -173,7 +174,7 @@ fn management_key_mutual_and_external_authentication() {
 
 #[test]
 fn a_wrong_management_answer_authenticates_nothing() {
-    let mut c = card();
+    let mut c = token();
     let alg = ManagementKeyAlgorithm::TripleDes;
     // Mutual: a witness decrypted with the wrong key.
     assert_eq!(authenticate(&mut c, alg, &[9u8; 24]), 0x6982);
@@ -207,7 +208,7 @@ fn a_wrong_management_answer_authenticates_nothing() {
 
 #[test]
 fn generate_and_sign_with_both_algorithms_verified_by_openssl() {
-    let mut c = card();
+    let mut c = token();
     authenticate_default(&mut c);
     let msg = b"ukey signs this with the national algorithm and with NIST P-256";
     for (slot, alg) in [(0x9A, P256), (0x9C, SM2), (0x9D, SM2), (0x9E, P256)] {
@@ -243,7 +244,7 @@ fn generate_and_sign_with_both_algorithms_verified_by_openssl() {
 
 #[test]
 fn pin_policy_decides_who_may_sign() {
-    let mut c = card();
+    let mut c = token();
     authenticate_default(&mut c);
     generate(&mut c, 0x9C, P256);
     generate(&mut c, 0x9A, P256);
@@ -296,7 +297,7 @@ fn pin_policy_decides_who_may_sign() {
 
 #[test]
 fn a_3000_byte_certificate_through_chaining_and_get_response() {
-    let mut c = card();
+    let mut c = token();
     authenticate_default(&mut c);
     let cert: Vec<u8> = (0..3000u32).map(|i| (i * 7 + 3) as u8).collect();
     let mut object = h("70 82 0BB8");
@@ -322,7 +323,7 @@ fn a_3000_byte_certificate_through_chaining_and_get_response() {
 
 #[test]
 fn an_object_too_large_or_a_broken_chain_leaves_the_old_one() {
-    let mut c = card();
+    let mut c = token();
     authenticate_default(&mut c);
     assert_eq!(
         put_data(&mut c, &h("5FC105"), &h("70 02 AABB 71 01 00 FE 00")),
@@ -366,7 +367,7 @@ fn data_objects_and_vendor_objects() {
         label: heapless::Vec::from_slice("北京某某科技有限公司".as_bytes()).unwrap(),
         ..Profile::bjca(20261125)
     };
-    let mut c = card_with(&profile, 3);
+    let mut c = token_with(&profile, 3);
     let (sw, chuid) = get_data(&mut c, &h("5FC102"));
     assert_eq!(sw, 0x9000);
     assert_eq!(chuid[..4], h("53 3B 30 19")[..]);
@@ -435,7 +436,7 @@ fn data_objects_and_vendor_objects() {
 
 #[test]
 fn set_pin_retries_needs_both_and_restores_defaults() {
-    let mut c = card();
+    let mut c = token();
     expect(&mut c, &h("00 FA 05 06"), 0x6982);
     authenticate_default(&mut c);
     expect(&mut c, &h("00 FA 05 06"), 0x6982);
@@ -460,19 +461,12 @@ fn set_pin_retries_needs_both_and_restores_defaults() {
 
 #[test]
 fn state_survives_a_replug_and_security_state_does_not() {
-    let mut c = card();
+    let mut c = token();
     authenticate_default(&mut c);
     let point = generate(&mut c, 0x9C, SM2);
     assert_eq!(verify(&mut c, b"000000"), 0x63C2);
-    let flash = c.into_flash().expect("a loaded token");
-    let mut c = Box::new(
-        ukey_firmware::Card::open(
-            flash,
-            <rand_chacha::ChaCha20Rng as rand_chacha::rand_core::SeedableRng>::seed_from_u64(9),
-            &Profile::bjca(1),
-        )
-        .unwrap(),
-    );
+    let image = c.into_image();
+    let mut c = replug(&image, &Profile::bjca(1), 9);
     expect(&mut c, &h("00 20 00 80"), 0x63C2);
     assert_eq!(
         expect(&mut c, &h("00 F8 00 00"), 0x9000),
@@ -487,9 +481,9 @@ fn state_survives_a_replug_and_security_state_does_not() {
 
 #[test]
 fn no_private_key_byte_leaves_the_card() {
-    let mut c = card();
+    let mut c = token();
     let mut responses = Vec::new();
-    let mut run = |c: &mut TestCard, a: &[u8]| responses.push(c.process(a).to_vec());
+    let mut run = |c: &mut Box<dyn Token>, a: &[u8]| responses.push(c.transmit(a));
     authenticate_default(&mut c);
     let mut points = Vec::new();
     for (slot, alg) in [(0x9A, P256), (0x9C, SM2), (0x9D, P256), (0x9E, SM2)] {
@@ -521,8 +515,7 @@ fn no_private_key_byte_leaves_the_card() {
     }
     run(&mut c, &h("00 F7 00 9B"));
     // The key records hold `secret (32) ‖ public point (65)`: find each secret in the flash.
-    let flash = c.into_flash().expect("a loaded token");
-    let image = flash.as_bytes();
+    let image = c.into_image();
     for point in &points {
         let at = image
             .windows(65)
@@ -541,21 +534,10 @@ fn no_private_key_byte_leaves_the_card() {
 
 #[test]
 fn a_flash_that_is_not_a_tokens_is_refused_and_left_untouched() {
-    use rand_chacha::rand_core::SeedableRng;
     let mut bytes = Box::new([0xFFu8; FLASH_LEN]);
     for (i, b) in bytes.iter_mut().enumerate().take(20_000) {
         *b = (i * 31 % 251) as u8;
     }
-    let mut flash = Flash::from_bytes(&bytes);
-    let opened = ukey_firmware::Card::open(
-        &mut flash,
-        rand_chacha::ChaCha20Rng::seed_from_u64(1),
-        &Profile::standard(1),
-    );
-    assert!(matches!(opened, Err(ukey_firmware::OpenError::Corrupted)));
-    assert_eq!(
-        flash.as_bytes()[..],
-        bytes[..],
-        "a refused flash is not written to"
-    );
+    let after = open_refused(&bytes).expect("refused as corrupted");
+    assert_eq!(after[..], bytes[..], "a refused flash is not written to");
 }

@@ -2,14 +2,16 @@
 //!
 //! A [`Token`] is the firmware's card over a flash image, reached through a [`Link`]:
 //! [`DirectLink`] calls the applet, [`CcidLink`] goes through an emulated USB CCID device
-//! (`usb-device` + `usbd-ccid` on a simulated bus). [`vpcd::run`] plays a token in a vpcd
+//! (`usb-device` + `usbd-ccid` on a simulated bus), [`qemu::QemuLink`] runs it on the
+//! emulated Cortex-M4 board under QEMU. [`vpcd::run`] plays a token in a vpcd
 //! reader of pcscd; [`Sim`] does it from a thread; [`Pcscd`] starts a private pcscd; a
 //! [`Testbed`] combines them for other crates' tests.
 //!
 //! ```text
 //! Testbed ─► Pcscd (own mount namespace, vpcd readers on ports of its own)
 //!        └─► Sim ─► vpcd::run ─► Token ─► DirectLink ─► Card
-//!                                      └► CcidLink ─► USB host ─► SimBus ─► usbd-ccid ─► Card
+//!                                      ├► CcidLink ─► USB host ─► SimBus ─► usbd-ccid ─► Card
+//!                                      └► QemuLink ─► UART frames ─► qemu-system-arm ─► Card
 //! ```
 #![forbid(unsafe_code)]
 
@@ -21,6 +23,7 @@ mod flash;
 mod link;
 pub mod pcscd;
 pub mod profile;
+pub mod qemu;
 mod sim;
 mod testbed;
 mod token;

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::flash::{Flash, PAGES};
 use crate::link::{DirectLink, Link};
 use crate::profile::{self, DEFAULT_SERIAL, Fixtures};
+use crate::qemu::{self, QemuLink};
 use crate::trace;
 
 /// The card a simulated token runs.
@@ -26,6 +27,8 @@ pub enum LinkKind {
     Direct,
     /// Through the emulated USB CCID device.
     Ccid,
+    /// On the emulated Cortex-M4 board under QEMU, over its UART.
+    Qemu,
 }
 
 /// Everything a token is started with.
@@ -47,6 +50,9 @@ pub struct TokenOptions {
     /// With the CCID link: how long the applet may work before the device sends a time
     /// extension.
     pub time_extension: Duration,
+    /// With the QEMU link: the board image; `None` takes `$UKEY_QEMU_KERNEL` or the release
+    /// build of `firmware/boards/mps2-an386` in this source tree.
+    pub kernel: Option<PathBuf>,
 }
 
 impl Default for TokenOptions {
@@ -59,6 +65,7 @@ impl Default for TokenOptions {
             link: LinkKind::Direct,
             verbose: false,
             time_extension: CcidOptions::default().time_extension,
+            kernel: None,
         }
     }
 }
@@ -66,6 +73,7 @@ impl Default for TokenOptions {
 enum Inner {
     Direct(Box<DirectLink<SimCard>>),
     Ccid(CcidLink<SimCard>),
+    Qemu(Box<QemuLink>),
 }
 
 /// A running token. It is a [`Link`]: power it on and send it APDUs in process, or play it
@@ -84,35 +92,28 @@ impl Token {
                 "the profile breaks a rule of the card edge: {error:?}"
             ))
         })?;
-        let rng = rng(options.seed)?;
-        let mut flash = match &options.image {
-            Some(path) => {
-                Flash::File(FileFlash::open_or_create(path, PAGES).map_err(Error::Image)?)
-            }
-            None => Flash::ram(),
-        };
-        let blank = profile::is_blank(&mut flash)?;
-        let mut card = Card::open(flash, rng, &options.profile).map_err(|error| {
-            let place = match &options.image {
-                Some(path) => format!("flash image {}", path.display()),
-                None => "flash".to_string(),
-            };
-            Error::Open(format!("{place}: {error}"))
-        })?;
-        if blank {
-            options
-                .fixtures
-                .provision(&mut card, options.image.as_deref())?;
-        }
         let inner = match options.link {
-            LinkKind::Direct => Inner::Direct(Box::new(DirectLink::new(card))),
+            LinkKind::Direct => Inner::Direct(Box::new(DirectLink::new(open_card(options)?))),
             LinkKind::Ccid => Inner::Ccid(CcidLink::start(
-                card,
+                open_card(options)?,
                 CcidOptions {
                     serial_number: options.profile.serial.to_string(),
                     time_extension: options.time_extension,
                 },
             )?),
+            LinkKind::Qemu if !options.fixtures.is_empty() => {
+                return Err(Error::Profile(
+                    "profile fixtures (preloaded keys and objects) need the direct or ccid \
+                     link; the QEMU board takes the profile's settings only"
+                        .to_string(),
+                ));
+            }
+            LinkKind::Qemu => Inner::Qemu(Box::new(QemuLink::start(
+                &qemu::kernel_path(options.kernel.as_deref()),
+                &options.profile,
+                options.image.as_deref(),
+                options.seed,
+            )?)),
         };
         Ok(Self {
             inner,
@@ -123,7 +124,7 @@ impl Token {
     /// The USB descriptors, with the CCID link.
     pub fn descriptors(&self) -> Option<&Descriptors> {
         match &self.inner {
-            Inner::Direct(_) => None,
+            Inner::Direct(_) | Inner::Qemu(_) => None,
             Inner::Ccid(link) => Some(link.descriptors()),
         }
     }
@@ -133,6 +134,7 @@ impl Token {
         let card = match self.inner {
             Inner::Direct(link) => link.into_applet(),
             Inner::Ccid(link) => link.into_applet()?,
+            Inner::Qemu(link) => return link.close(),
         };
         match card.into_flash() {
             Some(Flash::File(mut file)) => file.flush().map_err(Error::Image),
@@ -144,6 +146,7 @@ impl Token {
         match &mut self.inner {
             Inner::Direct(link) => link.as_mut(),
             Inner::Ccid(link) => link,
+            Inner::Qemu(link) => link.as_mut(),
         }
     }
 }
@@ -193,11 +196,36 @@ impl std::fmt::Debug for Token {
         let link = match self.inner {
             Inner::Direct(_) => LinkKind::Direct,
             Inner::Ccid(_) => LinkKind::Ccid,
+            Inner::Qemu(_) => LinkKind::Qemu,
         };
         f.debug_struct("Token")
             .field("link", &link)
             .finish_non_exhaustive()
     }
+}
+
+/// The card of the in-process links: its image (created from the profile on first use), its
+/// RNG.
+fn open_card(options: &TokenOptions) -> Result<SimCard> {
+    let rng = rng(options.seed)?;
+    let mut flash = match &options.image {
+        Some(path) => Flash::File(FileFlash::open_or_create(path, PAGES).map_err(Error::Image)?),
+        None => Flash::ram(),
+    };
+    let blank = profile::is_blank(&mut flash)?;
+    let mut card = Card::open(flash, rng, &options.profile).map_err(|error| {
+        let place = match &options.image {
+            Some(path) => format!("flash image {}", path.display()),
+            None => "flash".to_string(),
+        };
+        Error::Open(format!("{place}: {error}"))
+    })?;
+    if blank {
+        options
+            .fixtures
+            .provision(&mut card, options.image.as_deref())?;
+    }
+    Ok(card)
 }
 
 /// The token's RNG: ChaCha20 seeded from the operating system, or from `seed`.

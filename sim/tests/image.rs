@@ -28,14 +28,18 @@ fn options(image: &Path, link: LinkKind) -> TokenOptions {
 }
 
 #[test]
-fn pin_counters_persist_across_runs_on_both_links() -> TestResult {
+fn pin_counters_persist_across_power_cycles_and_runs_on_every_link() -> TestResult {
     let dir = TempDir::new("persist")?;
-    for link in [LinkKind::Direct, LinkKind::Ccid] {
+    for link in [LinkKind::Direct, LinkKind::Ccid, LinkKind::Qemu] {
         let image = dir.path(&format!("{link:?}.img"));
         let mut token = Token::open(&options(&image, link))?;
         token.power_on()?;
         token.transmit(SELECT_PIV)?;
         assert_eq!(token.transmit(WRONG_PIN)?, [0x63, 0xC2], "{link:?}");
+        token.power_off()?;
+        token.power_on()?;
+        token.transmit(SELECT_PIV)?;
+        assert_eq!(token.transmit(WRONG_PIN)?, [0x63, 0xC1], "{link:?}");
         token.close()?;
 
         let mut token = Token::open(&options(&image, link))?;
@@ -43,11 +47,24 @@ fn pin_counters_persist_across_runs_on_both_links() -> TestResult {
         token.transmit(SELECT_PIV)?;
         assert_eq!(
             token.transmit(PIN_STATUS)?,
-            [0x63, 0xC2],
-            "{link:?}: the try stays spent"
+            [0x63, 0xC1],
+            "{link:?}: the tries stay spent"
         );
         token.close()?;
     }
+    Ok(())
+}
+
+#[test]
+fn an_image_of_the_in_process_links_is_refused_by_the_qemu_board_and_left_as_it_was() -> TestResult
+{
+    let dir = TempDir::new("qemu-foreign")?;
+    let image = dir.path("direct.img");
+    Token::open(&options(&image, LinkKind::Direct))?.close()?;
+    let before = fs::read(&image)?;
+    let error = Token::open(&options(&image, LinkKind::Qemu)).expect_err("a 32-page image");
+    assert!(error.to_string().contains("32 pages"), "{error}");
+    assert_eq!(fs::read(&image)?, before);
     Ok(())
 }
 

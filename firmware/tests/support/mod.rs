@@ -1,8 +1,10 @@
-//! What the firmware's integration tests share: a token over RAM flash, APDU helpers that
-//! read like the card edge, and signature checks by the real `openssl` command.
+//! What the firmware's integration tests share: a token over RAM flash or on the QEMU board
+//! ([`Token`], the seam the conformance cases run through), APDU helpers that read like the
+//! card edge, and signature checks by the real `openssl` command.
 #![allow(dead_code)] // Each test crate uses its own part of the support.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
 
+pub mod board;
 pub mod openssl;
 
 use aes::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
@@ -46,21 +48,116 @@ pub fn card() -> Box<TestCard> {
     card_with(&Profile::standard(0x1234_5678), 1)
 }
 
+/// What a test talks to: the applet in process, or the applet on the QEMU board.
+pub trait Token {
+    /// Sends one command APDU; the answer is data then SW1 SW2.
+    fn transmit(&mut self, apdu: &[u8]) -> Vec<u8>;
+    /// A warm reset: the security state is forgotten.
+    fn reset(&mut self);
+    /// Unplugs the token and gives its flash image ([`FLASH_LEN`] bytes).
+    fn into_image(self: Box<Self>) -> Vec<u8>;
+}
+
+impl Token for TestCard {
+    fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
+        self.process(apdu).to_vec()
+    }
+
+    fn reset(&mut self) {
+        Card::reset(self);
+    }
+
+    fn into_image(self: Box<Self>) -> Vec<u8> {
+        self.into_flash().expect("a loaded token").as_bytes().to_vec()
+    }
+}
+
+impl<T: Token + ?Sized> Token for Box<T> {
+    fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
+        (**self).transmit(apdu)
+    }
+
+    fn reset(&mut self) {
+        (**self).reset();
+    }
+
+    fn into_image(self: Box<Self>) -> Vec<u8> {
+        (*self).into_image()
+    }
+}
+
+/// The environment variable that runs the conformance cases on the QEMU board:
+/// `UKEY_CONFORMANCE=qemu` (the board image from `$UKEY_QEMU_KERNEL`, or the board's release
+/// build in this source tree).
+pub const TRANSPORT_ENV: &str = "UKEY_CONFORMANCE";
+
+/// Whether the cases run on the QEMU board rather than in process.
+fn on_board() -> bool {
+    match std::env::var(TRANSPORT_ENV).as_deref() {
+        Ok("qemu") => true,
+        Ok("" | "in-process") | Err(_) => false,
+        Ok(other) => panic!("{TRANSPORT_ENV}={other}: expected `qemu` or `in-process`"),
+    }
+}
+
+/// A token made from `profile` on a blank flash, with a seeded RNG, on the chosen transport.
+pub fn token_with(profile: &Profile, seed: u64) -> Box<dyn Token> {
+    if on_board() {
+        Box::new(board::BoardToken::start(profile, None, seed))
+    } else {
+        card_with(profile, seed)
+    }
+}
+
+/// A token with the card edge's defaults, on the chosen transport.
+pub fn token() -> Box<dyn Token> {
+    token_with(&Profile::standard(0x1234_5678), 1)
+}
+
+/// A token plugged back in with the flash `image`, on the chosen transport.
+pub fn replug(image: &[u8], profile: &Profile, seed: u64) -> Box<dyn Token> {
+    if on_board() {
+        Box::new(board::BoardToken::start(profile, Some(image), seed))
+    } else {
+        reopen(
+            image.try_into().expect("a whole flash image"),
+            profile,
+            seed,
+        )
+    }
+}
+
+/// Opens a token over the flash `image`, on the chosen transport: `Some` with the flash
+/// afterwards if the card refused it as corrupted, `None` if it opened.
+pub fn open_refused(image: &[u8; FLASH_LEN]) -> Option<Vec<u8>> {
+    use rand_chacha::rand_core::SeedableRng;
+    if on_board() {
+        return board::BoardToken::open_refused(image);
+    }
+    let mut flash = Flash::from_bytes(image);
+    let opened = Card::open(
+        &mut flash,
+        ChaCha20Rng::seed_from_u64(1),
+        &Profile::standard(1),
+    );
+    matches!(opened, Err(ukey_firmware::OpenError::Corrupted)).then(|| flash.as_bytes().to_vec())
+}
+
 /// Parses hex with optional spaces.
 pub fn h(text: &str) -> Vec<u8> {
     hex::decode(text.replace(' ', "")).expect("hex")
 }
 
 /// Sends `apdu` and splits the response into data and status word.
-pub fn send(card: &mut TestCard, apdu: &[u8]) -> (Vec<u8>, u16) {
-    let r = card.process(apdu).to_vec();
+pub fn send<T: Token + ?Sized>(card: &mut T, apdu: &[u8]) -> (Vec<u8>, u16) {
+    let r = card.transmit(apdu);
     assert!(r.len() >= 2, "response without status word");
     let (data, sw) = r.split_at(r.len() - 2);
     (data.to_vec(), u16::from_be_bytes([sw[0], sw[1]]))
 }
 
 /// Sends `apdu`, asserts the status word, returns the data.
-pub fn expect(card: &mut TestCard, apdu: &[u8], sw: u16) -> Vec<u8> {
+pub fn expect<T: Token + ?Sized>(card: &mut T, apdu: &[u8], sw: u16) -> Vec<u8> {
     let (data, got) = send(card, apdu);
     assert_eq!(
         got,
@@ -89,12 +186,12 @@ pub fn padded(value: &[u8]) -> Vec<u8> {
 }
 
 /// Selects the PIV application.
-pub fn select(card: &mut TestCard) {
+pub fn select<T: Token + ?Sized>(card: &mut T) {
     expect(card, &h("00A4040005A000000308"), 0x9000);
 }
 
 /// Verifies `pin`.
-pub fn verify(card: &mut TestCard, pin: &[u8]) -> u16 {
+pub fn verify<T: Token + ?Sized>(card: &mut T, pin: &[u8]) -> u16 {
     send(card, &apdu(0, 0x20, 0, 0x80, &padded(pin))).1
 }
 
@@ -119,7 +216,11 @@ pub fn block_cipher(alg: ManagementKeyAlgorithm, key: &[u8], block: &mut [u8], e
 }
 
 /// Mutual authentication with the management key, as yubico-piv-tool does it.
-pub fn authenticate(card: &mut TestCard, alg: ManagementKeyAlgorithm, key: &[u8]) -> u16 {
+pub fn authenticate<T: Token + ?Sized>(
+    card: &mut T,
+    alg: ManagementKeyAlgorithm,
+    key: &[u8],
+) -> u16 {
     let witness = expect(card, &apdu(0, 0x87, alg.id(), 0x9B, &h("7C028000")), 0x9000);
     let n = alg.block_len();
     assert_eq!(witness[..4], [0x7C, n as u8 + 2, 0x80, n as u8]);
@@ -140,7 +241,7 @@ pub fn authenticate(card: &mut TestCard, alg: ManagementKeyAlgorithm, key: &[u8]
 }
 
 /// Authenticates with the default 3DES management key.
-pub fn authenticate_default(card: &mut TestCard) {
+pub fn authenticate_default<T: Token + ?Sized>(card: &mut T) {
     assert_eq!(
         authenticate(card, ManagementKeyAlgorithm::TripleDes, &DEFAULT_MGMT),
         0x9000
@@ -148,7 +249,7 @@ pub fn authenticate_default(card: &mut TestCard) {
 }
 
 /// Generates a key in `slot`; returns the uncompressed public point.
-pub fn generate(card: &mut TestCard, slot: u8, alg: u8) -> Vec<u8> {
+pub fn generate<T: Token + ?Sized>(card: &mut T, slot: u8, alg: u8) -> Vec<u8> {
     let r = expect(
         card,
         &apdu(0, 0x47, 0, slot, &[0xAC, 3, 0x80, 1, alg]),
@@ -159,7 +260,7 @@ pub fn generate(card: &mut TestCard, slot: u8, alg: u8) -> Vec<u8> {
 }
 
 /// Signs a 32-byte digest with `slot`; returns the status word and the DER signature.
-pub fn sign(card: &mut TestCard, slot: u8, alg: u8, digest: &[u8]) -> (u16, Vec<u8>) {
+pub fn sign<T: Token + ?Sized>(card: &mut T, slot: u8, alg: u8, digest: &[u8]) -> (u16, Vec<u8>) {
     let mut data = vec![
         0x7C,
         digest.len() as u8 + 4,
@@ -179,7 +280,7 @@ pub fn sign(card: &mut TestCard, slot: u8, alg: u8, digest: &[u8]) -> (u16, Vec<
 }
 
 /// PUT DATA of `object` (given as its tag bytes) with value `value`, chained in 255-byte parts.
-pub fn put_data(card: &mut TestCard, tag: &[u8], value: &[u8]) -> u16 {
+pub fn put_data<T: Token + ?Sized>(card: &mut T, tag: &[u8], value: &[u8]) -> u16 {
     let mut data = vec![0x5C, tag.len() as u8];
     data.extend_from_slice(tag);
     data.push(0x53);
@@ -201,7 +302,7 @@ pub fn put_data(card: &mut TestCard, tag: &[u8], value: &[u8]) -> u16 {
 }
 
 /// GET DATA of `object`, following 61xx with GET RESPONSE; returns status and the whole answer.
-pub fn get_data(card: &mut TestCard, tag: &[u8]) -> (u16, Vec<u8>) {
+pub fn get_data<T: Token + ?Sized>(card: &mut T, tag: &[u8]) -> (u16, Vec<u8>) {
     let mut data = vec![0x5C, tag.len() as u8];
     data.extend_from_slice(tag);
     let (mut out, mut sw) = send(card, &apdu(0, 0xCB, 0x3F, 0xFF, &data));

@@ -12,6 +12,8 @@ enum LinkArg {
     Direct,
     /// Through the emulated USB CCID device (usb-device + usbd-ccid).
     Ccid,
+    /// On an emulated Cortex-M4 (QEMU's mps2-an386 board), over its UART.
+    Qemu,
 }
 
 #[derive(Debug, Args)]
@@ -23,6 +25,11 @@ pub(super) struct RunCmd {
     /// How APDUs reach the applet.
     #[arg(long, value_enum, default_value = "direct")]
     link: LinkArg,
+
+    /// With --link qemu: the board image to boot (default: $UKEY_QEMU_KERNEL, else the
+    /// release build of firmware/boards/mps2-an386 in this source tree).
+    #[arg(long, value_name = "PATH")]
+    kernel: Option<PathBuf>,
 
     /// Keep the token's flash in this image file, created from the profile on first use.
     /// Without it the token lives in memory and is lost at exit.
@@ -71,7 +78,9 @@ impl RunCmd {
             link: match self.link {
                 LinkArg::Direct => LinkKind::Direct,
                 LinkArg::Ccid => LinkKind::Ccid,
+                LinkArg::Qemu => LinkKind::Qemu,
             },
+            kernel: self.kernel,
             verbose: self.verbose,
             ..TokenOptions::default()
         };

@@ -25,12 +25,16 @@ pub enum LinkError {
     BadLength = 4,
     /// Power-on before the DRBG was seeded.
     NotSeeded = 5,
-    /// A seed after the card was opened: the DRBG is seeded once per boot.
-    AlreadySeeded = 6,
+    /// A profile or a store image after the card was opened.
+    AlreadyOpen = 6,
     /// An APDU or reset before power-on.
     NotPowered = 7,
     /// The applet could not open its store.
     OpenFailed = 8,
+    /// The profile is malformed or breaks a rule of the card edge.
+    BadProfile = 9,
+    /// A load or dump outside the store, unaligned, or a load onto a part already loaded.
+    OutOfStore = 10,
 }
 
 /// One received frame, its payload in the caller's buffer.
@@ -43,7 +47,10 @@ pub struct Frame {
 
 /// Whether `kind` is a frame type the host may send.
 fn known(kind: u8) -> bool {
-    matches!(kind, b'S' | b'P' | b'R' | b'A' | b'H' | b'T' | b'Q')
+    matches!(
+        kind,
+        b'S' | b'F' | b'L' | b'D' | b'C' | b'P' | b'R' | b'A' | b'H' | b'T' | b'Q'
+    )
 }
 
 /// Waits for the next well-formed frame, answering `E` for each malformed one.
@@ -84,8 +91,15 @@ fn receive_one(uart: &mut Uart, payload: &mut [u8; MAX_PAYLOAD]) -> Result<Frame
 
 /// Sends one frame. Payloads never exceed 64 KiB here (the longest is a response APDU).
 pub fn send(uart: &mut Uart, kind: u8, payload: &[u8]) {
-    let len = u16::try_from(payload.len()).unwrap_or(u16::MAX);
+    let len = send_header(uart, kind, payload.len());
+    uart.write_all(&payload[..len]);
+}
+
+/// Sends a frame's type and length, for a payload the caller then writes itself; gives the
+/// length sent (at most 64 KiB - 1).
+pub fn send_header(uart: &mut Uart, kind: u8, len: usize) -> usize {
+    let len = u16::try_from(len).unwrap_or(u16::MAX);
     uart.write_all(&[kind]);
     uart.write_all(&len.to_be_bytes());
-    uart.write_all(&payload[..usize::from(len)]);
+    usize::from(len)
 }

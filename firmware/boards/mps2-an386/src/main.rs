@@ -8,60 +8,51 @@
 #![no_main]
 
 mod clock;
+mod factory;
 mod link;
+mod rng;
 mod stack;
+mod store;
 mod uart;
 
 use core::ops::RangeInclusive;
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::debug;
-use rand_chacha::ChaCha20Rng;
-use rand_core::{Rng, SeedableRng};
-use sha2::{Digest, Sha256};
 use static_cell::ConstStaticCell;
-use ukey_firmware::flash::{PAGE_SIZE, RamFlash};
 use ukey_firmware::{ATR, Card, Profile};
 use zeroize::Zeroize;
 
 use link::{LinkError, MAX_PAYLOAD};
+use rng::BoardRng;
+use store::Store;
 use uart::Uart;
 
-/// Size of the record store: 16 pages of 4 KiB, the `STORE` region of memory.x.
-const STORE_BYTES: usize = 16 * PAGE_SIZE;
-
-/// The token's serial number. A real board derives it from the chip's unique ID.
+/// The token's serial number unless the host sends a profile. A real board derives it from
+/// the chip's unique ID.
 const SERIAL: u32 = 0x0A38_6001;
 
 /// Accepted seed lengths: at least 256 bits of entropy, hashed into the DRBG's key.
 const SEED_LEN: RangeInclusive<usize> = 32..=64;
 
-/// The store's flash: the `STORE` memory region, written with NOR rules.
-type Flash = &'static mut RamFlash<STORE_BYTES>;
+/// Longest part of the store one `D` frame reads.
+const DUMP_MAX: usize = 4096;
 
 /// The applet as this board runs it.
-type Token = Card<Flash, ChaCha20Rng>;
-
-/// The store's flash region, shipped erased in the image (section `.store`, see memory.x).
-#[unsafe(link_section = ".store")]
-static mut STORE: RamFlash<STORE_BYTES> = RamFlash::new();
+type Token = Card<Store, BoardRng>;
 
 /// The card, built empty at compile time (in `.bss`), loaded in place at power-on.
 static CARD: ConstStaticCell<Token> = ConstStaticCell::new(Card::new());
 
 /// Where the board is between power-on and a working card.
-#[allow(
-    clippy::large_enum_variant,
-    reason = "one value, held by `main` for the whole run"
-)]
 enum State {
-    /// Waiting for a seed; the store is not opened yet.
-    Unseeded(Flash),
-    /// Seeded, waiting for power-on to open the card.
-    Seeded(Flash, ChaCha20Rng),
+    /// Not opened yet: the store (which the host may still load) and the profile a blank
+    /// store will be made into.
+    Off(Store, Profile),
     /// The card is open.
     On(&'static mut Token),
-    /// Opening the store failed; nothing but `H`, `T` and `Q` works until QEMU restarts.
+    /// Opening the store failed; nothing but `S`, `D`, `H`, `T` and `Q` works until QEMU
+    /// restarts.
     Failed,
 }
 
@@ -71,7 +62,15 @@ impl State {
         match self {
             Self::On(card) => Ok(card),
             Self::Failed => Err(LinkError::OpenFailed),
-            Self::Unseeded(_) | Self::Seeded(..) => Err(LinkError::NotPowered),
+            Self::Off(..) => Err(LinkError::NotPowered),
+        }
+    }
+
+    /// The profile, for frames that set up the card before it is opened.
+    fn profile(&mut self) -> Result<&mut Profile, LinkError> {
+        match self {
+            Self::Off(_, profile) => Ok(profile),
+            Self::On(_) | Self::Failed => Err(LinkError::AlreadyOpen),
         }
     }
 }
@@ -87,14 +86,32 @@ struct Board {
 impl Board {
     /// Answers one well-formed frame; an error becomes an `E` frame.
     fn handle(&mut self, uart: &mut Uart, kind: u8, payload: &[u8]) -> Result<(), LinkError> {
-        if kind != b'S' && kind != b'A' && !payload.is_empty() {
+        if matches!(kind, b'C' | b'P' | b'R' | b'H' | b'T' | b'Q') && !payload.is_empty() {
             return Err(LinkError::BadLength);
         }
         match kind {
             b'S' => {
-                self.seed(payload)?;
+                if !SEED_LEN.contains(&payload.len()) {
+                    return Err(LinkError::BadLength);
+                }
+                rng::reseed(payload);
                 link::send(uart, b'S', &[]);
             }
+            b'F' => {
+                let profile = self.state.profile()?;
+                *profile = factory::decode(payload).ok_or(LinkError::BadProfile)?;
+                link::send(uart, b'F', &[]);
+            }
+            b'L' => {
+                self.state.profile()?;
+                let (offset, bytes) = payload
+                    .split_first_chunk::<4>()
+                    .ok_or(LinkError::BadLength)?;
+                store::load(usize_of(*offset)?, bytes).ok_or(LinkError::OutOfStore)?;
+                link::send(uart, b'L', &[]);
+            }
+            b'D' => dump(uart, payload)?,
+            b'C' => link::send(uart, b'C', &store::take_changed().to_be_bytes()),
             b'P' => {
                 self.power_on()?;
                 link::send(uart, b'P', &ATR);
@@ -128,32 +145,16 @@ impl Board {
         Ok(())
     }
 
-    /// Seeds the DRBG (or mixes in a further seed), before the card is opened.
-    fn seed(&mut self, seed: &[u8]) -> Result<(), LinkError> {
-        if !SEED_LEN.contains(&seed.len()) {
-            return Err(LinkError::BadLength);
-        }
-        self.state = match core::mem::replace(&mut self.state, State::Failed) {
-            State::Unseeded(flash) => State::Seeded(flash, reseed(None, seed)),
-            State::Seeded(flash, rng) => State::Seeded(flash, reseed(Some(rng), seed)),
-            state @ (State::On(_) | State::Failed) => {
-                self.state = state;
-                return Err(LinkError::AlreadySeeded);
-            }
-        };
-        Ok(())
-    }
-
     /// Opens the card on the first power-on; later ones reset it.
     fn power_on(&mut self) -> Result<(), LinkError> {
         self.state = match core::mem::replace(&mut self.state, State::Failed) {
-            State::Unseeded(flash) => {
-                self.state = State::Unseeded(flash);
-                return Err(LinkError::NotSeeded);
-            }
-            State::Seeded(flash, rng) => {
+            State::Off(store, profile) => {
+                let Some(rng) = BoardRng::get() else {
+                    self.state = State::Off(store, profile);
+                    return Err(LinkError::NotSeeded);
+                };
                 let start = clock::now();
-                let card = open(flash, rng);
+                let card = open(store, rng, &profile);
                 self.last_ticks = clock::now() - start;
                 State::On(card.ok_or(LinkError::OpenFailed)?)
             }
@@ -167,30 +168,40 @@ impl Board {
     }
 }
 
-/// A DRBG keyed with SHA-256 of everything seeded so far: the previous DRBG's output, if any,
-/// then `seed`.
-fn reseed(previous: Option<ChaCha20Rng>, seed: &[u8]) -> ChaCha20Rng {
-    let mut hash = Sha256::new();
-    if let Some(mut rng) = previous {
-        let mut carried = [0u8; 32];
-        rng.fill_bytes(&mut carried);
-        hash.update(carried);
-        carried.zeroize();
+/// A big-endian u32 from a frame as an offset.
+fn usize_of(bytes: [u8; 4]) -> Result<usize, LinkError> {
+    usize::try_from(u32::from_be_bytes(bytes)).map_err(|_| LinkError::OutOfStore)
+}
+
+/// Answers a `D` frame (offset u32, length u16): that part of the store, sent in pieces
+/// through a small buffer.
+fn dump(uart: &mut Uart, payload: &[u8]) -> Result<(), LinkError> {
+    let [a, b, c, d, high, low] = *payload else {
+        return Err(LinkError::BadLength);
+    };
+    let offset = usize_of([a, b, c, d])?;
+    let len = usize::from(u16::from_be_bytes([high, low]));
+    let end = offset.checked_add(len).ok_or(LinkError::OutOfStore)?;
+    if len > DUMP_MAX || end > store::STORE_BYTES {
+        return Err(LinkError::OutOfStore);
     }
-    hash.update(seed);
-    let mut key: [u8; 32] = hash.finalize().into();
-    let rng = ChaCha20Rng::from_seed(key);
-    key.zeroize();
-    rng
+    link::send_header(uart, b'D', len);
+    let mut piece = [0u8; 256];
+    for start in (offset..end).step_by(piece.len()) {
+        let piece = &mut piece[..(end - start).min(256)];
+        store::dump(start, piece).ok_or(LinkError::OutOfStore)?;
+        uart.write_all(piece);
+    }
+    Ok(())
 }
 
 /// Loads the token into [`CARD`] in place, so the card never passes through the stack:
 /// `None` if the store cannot be opened (or the card was taken already). Not inlined, so
 /// what opening needs is stack only while it runs, not part of `main`'s frame for good.
 #[inline(never)]
-fn open(flash: Flash, rng: ChaCha20Rng) -> Option<&'static mut Token> {
+fn open(store: Store, rng: BoardRng, profile: &Profile) -> Option<&'static mut Token> {
     let card = CARD.try_take()?;
-    card.load(flash, rng, &Profile::standard(SERIAL)).ok()?;
+    card.load(store, rng, profile).ok()?;
     Some(card)
 }
 
@@ -203,14 +214,8 @@ fn main() -> ! {
         clock::start(core.SYST);
     }
     let mut uart = Uart::take();
-    #[allow(
-        clippy::deref_addrof,
-        reason = "clippy's `&mut STORE` is refused by the static_mut_refs lint"
-    )]
-    // SAFETY: `main` runs once and is the only code naming `STORE`: this is its one reference.
-    let store: Flash = unsafe { &mut *(&raw mut STORE) };
     let mut board = Board {
-        state: State::Unseeded(store),
+        state: State::Off(Store::take(), Profile::standard(SERIAL)),
         last_ticks: 0,
     };
     loop {
@@ -224,11 +229,16 @@ fn main() -> ! {
     }
 }
 
-/// A panic ends the QEMU run with a failure status (through semihosting).
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
+/// Ends the QEMU run with a failure status (through semihosting).
+fn fatal() -> ! {
     debug::exit(debug::EXIT_FAILURE);
     loop {
         cortex_m::asm::wfi();
     }
+}
+
+/// A panic ends the QEMU run with a failure status.
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    fatal()
 }

@@ -1,0 +1,230 @@
+//! `--link qemu`: the applet on an emulated Cortex-M4 (QEMU's mps2-an386 board running
+//! `firmware/boards/mps2-an386`), reached over the board's UART framing.
+//!
+//! The board has no entropy source: at every power-on and reset the link mixes 32 bytes
+//! from the operating system (or, with `--insecure-seed`, from a ChaCha20 stream of that
+//! seed) into the board's DRBG. The board has no power-off either: power-off and reset are
+//! a warm reset (`R`), power-on is `P`; each clears the security state.
+//!
+//! `--image` keeps the board's 64 KiB store in an image file (the format of the other links,
+//! 16 pages): loaded into the blank store before the card is opened, and the pages the card
+//! changed saved back at every power-off and when the token closes. A killed simulator loses what the token wrote since
+//! the last power-off.
+
+mod board;
+
+use std::path::{Path, PathBuf};
+
+use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{Rng, SeedableRng};
+use ukey_firmware::Profile;
+use ukey_firmware::flash::{FileFlash, PAGE_SIZE};
+
+pub use board::{Board, STORE_BYTES, encode_profile};
+
+use crate::error::{Error, Result};
+use crate::link::Link;
+
+/// Pages of the board's store, and of a `--link qemu` image.
+pub const STORE_PAGES: u32 = (STORE_BYTES / PAGE_SIZE) as u32;
+
+/// Where the board image is, relative to the workspace, once built with cargo.
+const BOARD_IMAGE: &str =
+    "firmware/boards/mps2-an386/target/thumbv7em-none-eabihf/release/ukey-board-mps2";
+
+/// The environment variable that names the board image when no path is given.
+pub const KERNEL_ENV: &str = "UKEY_QEMU_KERNEL";
+
+/// The board image to run: `kernel` if given, else `$UKEY_QEMU_KERNEL`, else the release
+/// build in this source tree.
+pub fn kernel_path(kernel: Option<&Path>) -> PathBuf {
+    if let Some(kernel) = kernel {
+        return kernel.to_path_buf();
+    }
+    if let Some(kernel) = std::env::var_os(KERNEL_ENV) {
+        return PathBuf::from(kernel);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(BOARD_IMAGE)
+}
+
+/// Where the board's DRBG seeds come from.
+enum Seeds {
+    /// The operating system, at every power-on.
+    Os,
+    /// `--insecure-seed`: a reproducible stream.
+    Insecure(Box<ChaCha20Rng>),
+}
+
+impl Seeds {
+    /// The next 32-byte seed.
+    fn next(&mut self) -> Result<[u8; 32]> {
+        let mut seed = [0u8; 32];
+        match self {
+            Self::Os => getrandom::fill(&mut seed).map_err(|error| {
+                Error::io(
+                    "seeding the board's DRBG from the operating system",
+                    error.into(),
+                )
+            })?,
+            Self::Insecure(stream) => stream.fill_bytes(&mut seed),
+        }
+        Ok(seed)
+    }
+}
+
+/// The applet on the QEMU board; its store optionally kept in an image file.
+pub struct QemuLink {
+    board: Board,
+    seeds: Seeds,
+    image: Option<FileFlash>,
+    atr: Vec<u8>,
+}
+
+impl QemuLink {
+    /// Starts QEMU with the board image `kernel`, loads the store from `image` (created blank
+    /// on first use), and opens the card with `profile` (which a store already made ignores).
+    pub fn start(
+        kernel: &Path,
+        profile: &Profile,
+        image: Option<&Path>,
+        seed: Option<u64>,
+    ) -> Result<Self> {
+        let qemu = |what: &str| {
+            let what = what.to_string();
+            move |error| Error::io(format!("QEMU board: {what}"), error)
+        };
+        let mut image = image.map(open_image).transpose()?;
+        let mut board = Board::start(kernel).map_err(qemu("starting"))?;
+        if let Some(image) = image.as_mut() {
+            let mut bytes = vec![0u8; STORE_BYTES];
+            image.read(0, &mut bytes).map_err(flash_error)?;
+            board
+                .load(&bytes)
+                .map_err(qemu("loading the store image"))?;
+        }
+        board
+            .profile(profile)
+            .map_err(qemu("sending the profile"))?;
+        let mut seeds = match seed {
+            Some(seed) => Seeds::Insecure(Box::new(ChaCha20Rng::seed_from_u64(seed))),
+            None => Seeds::Os,
+        };
+        board.seed(&seeds.next()?).map_err(qemu("seeding"))?;
+        let atr = board.power_on().map_err(|error| {
+            let place = image
+                .as_ref()
+                .map(|_| "the image's store")
+                .unwrap_or("the store");
+            Error::Open(format!("QEMU board, opening {place}: {error}"))
+        })?;
+        Ok(Self {
+            board,
+            seeds,
+            image,
+            atr,
+        })
+    }
+
+    /// Saves the store into the image file, if there is one.
+    pub fn save(&mut self) -> Result<()> {
+        let Some(file) = self.image.as_mut() else {
+            return Ok(());
+        };
+        let read_back = |error| Error::io("QEMU board: reading the store back", error);
+        let changed = self.board.changed_pages().map_err(read_back)?;
+        let mut old = vec![0u8; PAGE_SIZE];
+        for page in (0..STORE_PAGES as usize).filter(|page| changed & (1 << page) != 0) {
+            let new = self.board.dump_page(page).map_err(read_back)?;
+            let offset = (page * PAGE_SIZE) as u32;
+            file.read(offset, &mut old).map_err(flash_error)?;
+            // NOR rules: only cleared bits can be written without an erase.
+            if old.iter().zip(&new).any(|(old, new)| old & new != *new) {
+                file.erase(offset, offset + PAGE_SIZE as u32)
+                    .map_err(flash_error)?;
+            }
+            file.write(offset, &new).map_err(flash_error)?;
+        }
+        file.flush().map_err(Error::Image)
+    }
+
+    /// Saves the store and ends QEMU.
+    pub fn close(mut self) -> Result<()> {
+        let saved = self.save();
+        let quit = self
+            .board
+            .quit()
+            .map_err(|error| Error::io("QEMU board: quitting", error));
+        saved.and(quit)
+    }
+
+    /// A fresh seed, then a warm reset (`R`): the security state is forgotten.
+    fn warm_reset(&mut self) -> Result<Vec<u8>> {
+        let seed = self.seeds.next()?;
+        self.board
+            .seed(&seed)
+            .and_then(|()| self.board.reset())
+            .map_err(|error| Error::io("QEMU board: reset", error))
+    }
+}
+
+impl Link for QemuLink {
+    fn power_on(&mut self) -> Result<Vec<u8>> {
+        let seed = self.seeds.next()?;
+        self.atr = self
+            .board
+            .seed(&seed)
+            .and_then(|()| self.board.power_on())
+            .map_err(|error| Error::io("QEMU board: power on", error))?;
+        Ok(self.atr.clone())
+    }
+
+    fn power_off(&mut self) -> Result<()> {
+        self.warm_reset()?;
+        self.save()
+    }
+
+    fn reset(&mut self) -> Result<Vec<u8>> {
+        self.atr = self.warm_reset()?;
+        Ok(self.atr.clone())
+    }
+
+    fn atr(&mut self) -> Result<Vec<u8>> {
+        Ok(self.atr.clone())
+    }
+
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>> {
+        self.board
+            .apdu(command)
+            .map_err(|error| Error::io("QEMU board: APDU", error))
+    }
+}
+
+impl std::fmt::Debug for QemuLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QemuLink")
+            .field("board", &self.board)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens (or creates) a `--link qemu` image: 16 pages, the board's store.
+fn open_image(path: &Path) -> Result<FileFlash> {
+    let image = FileFlash::open_or_create(path, STORE_PAGES).map_err(Error::Image)?;
+    if image.capacity() != STORE_BYTES {
+        return Err(Error::Open(format!(
+            "flash image {}: {} pages, but the QEMU board's store holds {STORE_PAGES} (images of \
+             the direct and ccid links hold 32 and do not fit it)",
+            path.display(),
+            image.capacity() / PAGE_SIZE
+        )));
+    }
+    Ok(image)
+}
+
+/// A failed read or write of the image file.
+fn flash_error(error: ukey_firmware::flash::FileFlashError) -> Error {
+    Error::Open(format!("flash image: {error}"))
+}

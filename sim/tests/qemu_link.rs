@@ -1,0 +1,115 @@
+//! The QEMU board's link: its framing answers every malformed frame with an `E` code and
+//! keeps its place; `--link qemu` says what is missing when the board image is. (Images on
+//! the QEMU link are tested with the others', in image.rs.)
+
+use ukey_firmware::{ATR, Profile};
+use ukey_sim::qemu::{Board, STORE_BYTES, encode_profile, kernel_path};
+use ukey_sim::{LinkKind, Token, TokenOptions};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+const SELECT_PIV: &[u8] = &[0x00, 0xA4, 0x04, 0x00, 0x05, 0xA0, 0x00, 0x00, 0x03, 0x08];
+
+fn error(code: u8) -> (u8, Vec<u8>) {
+    (b'E', vec![code])
+}
+
+#[test]
+fn the_board_refuses_each_malformed_or_untimely_frame_and_keeps_its_place() -> TestResult {
+    let mut board = Board::start(&kernel_path(None))?;
+    assert_eq!(
+        board.frame(b'A', SELECT_PIV)?,
+        error(0x07),
+        "APDU before power-on"
+    );
+    assert_eq!(
+        board.frame(b'P', &[])?,
+        error(0x05),
+        "power-on before a seed"
+    );
+    assert_eq!(board.frame(b'S', &[0; 8])?, error(0x04), "a short seed");
+    assert_eq!(board.frame(b'P', &[1])?, error(0x04), "a payload on P");
+    board.send_raw(b"x")?;
+    assert_eq!(board.answer()?, error(0x01), "unknown type byte");
+    let mut long = vec![b'A', 0x13, 0x88];
+    long.extend_from_slice(&[0; 5000]);
+    board.send_raw(&long)?;
+    assert_eq!(board.answer()?, error(0x02), "payload over the limit");
+    board.send_raw(&[b'A', 0x00, 0x05, 0x00, 0xA4])?;
+    assert_eq!(
+        board.answer()?,
+        error(0x03),
+        "a frame cut short: dropped after 500 ms"
+    );
+
+    let mut bad = Profile::standard(7);
+    bad.pin_tries = 0;
+    let encoded = encode_profile(&bad);
+    assert_eq!(
+        board.frame(b'F', &encoded)?,
+        error(0x09),
+        "a profile against the rules"
+    );
+    assert_eq!(
+        board.frame(b'F', &encoded[..5])?,
+        error(0x09),
+        "a profile cut short"
+    );
+    board.profile(&Profile::bjca(42))?;
+    assert_eq!(
+        board.frame(b'L', &[0, 1, 0, 0, 1, 2, 3, 4])?,
+        error(0x0A),
+        "load past the store"
+    );
+    assert_eq!(
+        board.frame(b'L', &[0, 0, 0, 2, 1, 2, 3, 4])?,
+        error(0x0A),
+        "unaligned load"
+    );
+    assert_eq!(
+        board.frame(b'D', &[0, 0, 0xFF, 0xFF, 0, 4])?,
+        error(0x0A),
+        "dump past the store"
+    );
+    assert_eq!(
+        board.frame(b'D', &[0, 0, 0, 0])?,
+        error(0x04),
+        "dump without a length"
+    );
+
+    board.seed(&[0x11; 32])?;
+    assert_eq!(board.power_on()?, ATR);
+    assert_ne!(board.changed_pages()?, 0, "opening a blank store writes it");
+    assert_eq!(board.changed_pages()?, 0, "C clears what it reports");
+    assert_eq!(
+        board.frame(b'F', &encode_profile(&Profile::standard(1)))?,
+        error(0x06)
+    );
+    assert_eq!(board.frame(b'L', &[0, 0, 0, 0, 1, 2, 3, 4])?, error(0x06));
+    board.seed(&[0x22; 64])?;
+    assert_eq!(board.reset()?, ATR);
+    assert_eq!(board.apdu(SELECT_PIV)?[..2], [0x61, 0x26]);
+    assert_eq!(
+        board.apdu(&[0x00, 0xF8, 0x00, 0x00])?,
+        [0, 0, 0, 42, 0x90, 0x00],
+        "bjca serial"
+    );
+    assert_eq!(board.dump()?.len(), STORE_BYTES);
+    board.quit()?;
+    Ok(())
+}
+
+#[test]
+fn a_missing_board_image_says_how_to_build_it() {
+    let error = Token::open(&TokenOptions {
+        link: LinkKind::Qemu,
+        kernel: Some("/nonexistent/ukey-board-mps2".into()),
+        ..TokenOptions::default()
+    })
+    .expect_err("no board image");
+    let text = error.to_string();
+    assert!(
+        text.contains("/nonexistent/ukey-board-mps2") && text.contains("cargo build"),
+        "{text}"
+    );
+}
