@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what ukey's demo and tests need on Debian 12, idempotently: the PC/SC stack with
-# vsmartcard's vpcd, the clients the interop tests drive, QEMU for the Cortex-M4 board, and
-# the Rust target and components. Runs as root (or with sudo available).
+# vsmartcard's vpcd, the clients the interop tests drive, QEMU for the Cortex-M4 board, the
+# Arm C compiler for the optional p256-cm4 assembly backend, and the Rust target and
+# components. Runs as root (or with sudo available).
 set -euo pipefail
 
 packages=(
   pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools
   opensc opensc-pkcs11 yubico-piv-tool libengine-pkcs11-openssl openssl
-  pkg-config qemu-system-arm
+  pkg-config qemu-system-arm gcc-arm-none-eabi
 )
 
 missing=()

@@ -68,7 +68,10 @@ impl Token for TestCard {
     }
 
     fn into_image(self: Box<Self>) -> Vec<u8> {
-        self.into_flash().expect("a loaded token").as_bytes().to_vec()
+        self.into_flash()
+            .expect("a loaded token")
+            .as_bytes()
+            .to_vec()
     }
 }
 
