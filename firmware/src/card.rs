@@ -46,6 +46,16 @@ impl core::fmt::Display for OpenError {
 #[cfg(feature = "std")]
 impl std::error::Error for OpenError {}
 
+/// What [`Card::load`] found in the flash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opened {
+    /// A blank flash, made into a new token from the profile just now: the moment for
+    /// personalisation ([`Card::import_key`], [`Card::put_object`]).
+    New,
+    /// A token made before, with its own factory settings and contents.
+    Existing,
+}
+
 /// A command chain being gathered (ISO 7816-4, 5.3.3).
 struct Chain {
     /// INS, P1, P2 of the chain in progress, if any.
@@ -149,9 +159,9 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Card<F, R> {
     }
 
     /// [`Card::open`] in place: loads the token kept in `flash` into this card, replacing
-    /// any token loaded before, and starts a fresh session. On error the card is left
-    /// with no token loaded.
-    pub fn load(&mut self, flash: F, rng: R, profile: &Profile) -> Result<(), OpenError> {
+    /// any token loaded before, and starts a fresh session; says whether the token was made
+    /// just now from a blank flash. On error the card is left with no token loaded.
+    pub fn load(&mut self, flash: F, rng: R, profile: &Profile) -> Result<Opened, OpenError> {
         self.reset();
         Context::open_in(&mut self.ctx, flash, rng, profile)
     }

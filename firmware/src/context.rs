@@ -8,7 +8,7 @@ use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 use rand_core::CryptoRng;
 
 use crate::apdu::Status;
-use crate::card::OpenError;
+use crate::card::{OpenError, Opened};
 use crate::crypto::pin::SALT_LEN;
 use crate::profile::Profile;
 use crate::state::{
@@ -86,13 +86,13 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
     /// The context (over 4 KiB, most of it the store's record buffer) is built in `place`
     /// and read into there, never passed by value, so opening costs a microcontroller little
     /// stack. Until the records are read it holds the profile's factory state; on error
-    /// `place` is left `None`.
+    /// `place` is left [`Place::Empty`].
     pub fn open_in(
         place: &mut Place<Self>,
         flash: F,
         rng: R,
         profile: &Profile,
-    ) -> Result<(), OpenError> {
+    ) -> Result<Opened, OpenError> {
         *place = Place::Empty;
         profile.validate().map_err(OpenError::Profile)?;
         *place = Place::Open(Self {
@@ -105,24 +105,29 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
             keys: Default::default(),
             volatile: Volatile::default(),
         });
-        if let Place::Open(context) = place {
-            context.load().inspect_err(|_| *place = Place::Empty)?;
+        match place {
+            Place::Open(context) => context.load().inspect_err(|_| *place = Place::Empty),
+            // Set just above; never taken.
+            Place::Empty => Err(OpenError::Corrupted),
         }
-        Ok(())
     }
 
     /// Reads the records, making them from the factory state first on a blank flash.
-    fn load(&mut self) -> Result<(), OpenError> {
-        match self.store.inspect(FACTORY_KEY)? {
+    fn load(&mut self) -> Result<Opened, OpenError> {
+        let opened = match self.store.inspect(FACTORY_KEY)? {
             Contents::Found => match self.store.fetch(FACTORY_KEY)? {
                 Some(bytes) => {
-                    self.factory = Factory::decode(bytes).map_err(|_| OpenError::Corrupted)?
+                    self.factory = Factory::decode(bytes).map_err(|_| OpenError::Corrupted)?;
+                    Opened::Existing
                 }
                 None => return Err(OpenError::Corrupted),
             },
-            Contents::Blank => self.store.store(FACTORY_KEY, &self.factory.encode())?,
+            Contents::Blank => {
+                self.store.store(FACTORY_KEY, &self.factory.encode())?;
+                Opened::New
+            }
             Contents::Foreign => return Err(OpenError::Corrupted),
-        }
+        };
         match self.store.fetch(SECURITY_KEY)? {
             Some(bytes) => {
                 self.security = Security::decode(bytes).map_err(|_| OpenError::Corrupted)?
@@ -143,7 +148,7 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
                 None => None,
             };
         }
-        Ok(())
+        Ok(opened)
     }
 
     /// Gives the flash back.

@@ -26,7 +26,7 @@ mod store;
 mod tlv;
 
 pub use apdu::{MAX_COMMAND_DATA, MAX_RESPONSE_DATA};
-pub use card::{Card, OpenError, ProvisionError};
+pub use card::{Card, OpenError, Opened, ProvisionError};
 pub use profile::{ManagementKey, ManagementKeyAlgorithm, Profile, ProfileError};
 pub use state::MAX_OBJECT;
 

@@ -8,7 +8,7 @@ mod support;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use support::{FLASH_LEN, Flash, TestCard, h, send};
-use ukey_firmware::{Card, OpenError, Profile};
+use ukey_firmware::{Card, OpenError, Opened, Profile};
 
 fn rng() -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(7)
@@ -55,8 +55,8 @@ fn a_loaded_card_works_and_a_failed_load_leaves_it_empty_and_the_flash_untouched
 #[test]
 fn loading_again_starts_a_fresh_session_on_the_new_token() {
     let mut card: Box<TestCard> = Box::new(Card::new());
-    card.load(Flash::new(), rng(), &Profile::standard(1))
-        .expect("load");
+    let made = card.load(Flash::new(), rng(), &Profile::standard(1));
+    assert_eq!(made, Ok(Opened::New), "a blank flash becomes a new token");
     assert_eq!(
         send(&mut card, &h("00 20 00 80 08 31 32 33 34 35 36 FF FF")).1,
         0x9000
@@ -65,8 +65,8 @@ fn loading_again_starts_a_fresh_session_on_the_new_token() {
     let image = *card.into_flash().expect("loaded").as_bytes();
 
     let mut card: Box<TestCard> = Box::new(Card::new());
-    card.load(Flash::from_bytes(&image), rng(), &Profile::standard(1))
-        .expect("reload");
+    let reloaded = card.load(Flash::from_bytes(&image), rng(), &Profile::standard(1));
+    assert_eq!(reloaded, Ok(Opened::Existing), "a token made before");
     card.load(Flash::from_bytes(&image), rng(), &Profile::standard(1))
         .expect("load again");
     // The PIN verified on the first token is not carried over.

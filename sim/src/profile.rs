@@ -67,7 +67,6 @@ use ukey_firmware::{ManagementKey, ManagementKeyAlgorithm, Profile, ProfileError
 use crate::error::{Error, Result};
 
 pub use fixture::Fixtures;
-pub use provision::is_blank;
 
 /// The serial number of the built-in profiles.
 pub const DEFAULT_SERIAL: u32 = 10_000_001;

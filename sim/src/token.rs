@@ -6,13 +6,13 @@ use std::time::Duration;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use ukey_firmware::flash::FileFlash;
-use ukey_firmware::{Card, Profile};
+use ukey_firmware::{Card, Opened, Profile};
 
 use crate::ccid::{CcidLink, CcidOptions, Descriptors};
 use crate::error::{Error, Result};
 use crate::flash::{Flash, PAGES};
 use crate::link::{DirectLink, Link};
-use crate::profile::{self, DEFAULT_SERIAL, Fixtures};
+use crate::profile::{DEFAULT_SERIAL, Fixtures};
 use crate::qemu::{self, QemuLink};
 use crate::trace;
 
@@ -208,19 +208,19 @@ impl std::fmt::Debug for Token {
 /// RNG.
 fn open_card(options: &TokenOptions) -> Result<SimCard> {
     let rng = rng(options.seed)?;
-    let mut flash = match &options.image {
+    let flash = match &options.image {
         Some(path) => Flash::File(FileFlash::open_or_create(path, PAGES).map_err(Error::Image)?),
         None => Flash::ram(),
     };
-    let blank = profile::is_blank(&mut flash)?;
-    let mut card = Card::open(flash, rng, &options.profile).map_err(|error| {
+    let mut card = Card::new();
+    let opened = card.load(flash, rng, &options.profile).map_err(|error| {
         let place = match &options.image {
             Some(path) => format!("flash image {}", path.display()),
             None => "flash".to_string(),
         };
         Error::Open(format!("{place}: {error}"))
     })?;
-    if blank {
+    if opened == Opened::New {
         options
             .fixtures
             .provision(&mut card, options.image.as_deref())?;

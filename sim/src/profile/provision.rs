@@ -4,30 +4,9 @@
 
 use std::path::Path;
 
-use embedded_storage::nor_flash::ReadNorFlash;
-use ukey_firmware::flash::PAGE_SIZE;
-
 use super::fixture::Fixtures;
 use crate::error::{Error, Result};
-use crate::flash::Flash;
 use crate::token::SimCard;
-
-/// Whether `flash` is erased everywhere: a token not made yet, which `Card::open` makes
-/// from the profile and which then gets the fixtures.
-pub fn is_blank(flash: &mut Flash) -> Result<bool> {
-    let mut page = vec![0; PAGE_SIZE];
-    for start in (0..flash.capacity()).step_by(PAGE_SIZE) {
-        let offset = u32::try_from(start)
-            .map_err(|_| Error::Open("the flash is larger than 4 GiB".to_string()))?;
-        flash
-            .read(offset, &mut page)
-            .map_err(|error| Error::Open(format!("reading the flash: {error:?}")))?;
-        if page.iter().any(|&byte| byte != 0xFF) {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
 
 impl Fixtures {
     /// Preloads the fixtures into `card`, a token just made from a blank flash. If the
