@@ -14,8 +14,10 @@
 
 #[cfg(all(feature = "p256-cm4", target_arch = "arm"))]
 mod cm4;
+mod field;
 mod fixed_base;
 mod nist;
+mod point;
 mod sm2;
 
 use rand_core::CryptoRng;

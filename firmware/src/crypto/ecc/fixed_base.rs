@@ -13,20 +13,19 @@
 //! multiplication. Table: 17 rows × 8 points × 64 bytes = 8,704 bytes of flash per curve,
 //! no RAM.
 //!
-//! Constant time: every digit reads all 8 entries of its row through masks, the entry is
-//! decoded (and checked on the curve, at a fixed cost), negated and replaced by the identity
-//! with conditional selects; the loop structure depends only on public constants.
+//! Points are affine constants in Montgomery form (see `field`), decoded from the table file
+//! when the firmware is compiled, so reading one costs no conversion and no check.
+//!
+//! Constant time: every digit reads all 8 entries of its row through masks; the entry is
+//! negated with a conditional select, and a zero digit's addition is computed and then
+//! discarded by one; the loop structure depends only on public constants.
 
-use primeorder::elliptic_curve::array::Array;
-use primeorder::elliptic_curve::consts::U32;
-use primeorder::elliptic_curve::group::Group;
-use primeorder::elliptic_curve::point::AffineCoordinates;
-use primeorder::elliptic_curve::subtle::{
-    Choice, ConditionallySelectable, ConstantTimeEq, ConstantTimeLess,
-};
-use primeorder::elliptic_curve::{FieldBytes, NonZeroScalar};
-use primeorder::{AffinePoint, PrimeCurveParams, PrimeField, ProjectivePoint, Scalar};
+use primeorder::elliptic_curve::subtle::{Choice, ConstantTimeEq, ConstantTimeLess};
+use primeorder::elliptic_curve::{CurveArithmetic, FieldBytes, NonZeroScalar, PrimeField};
 use zeroize::Zeroize;
+
+use super::field::FieldElement;
+use super::point::{Affine, Projective};
 
 /// Rows: one per `2^16` step, 17 to cover the 65th digit.
 pub const ROWS: usize = 17;
@@ -34,54 +33,99 @@ pub const ROWS: usize = 17;
 pub const ENTRIES: usize = 8;
 /// An affine point as stored: `X ‖ Y`, big-endian.
 pub const ENTRY_LEN: usize = 64;
-/// Bytes of one curve's table.
+/// Bytes of one curve's table file.
 pub const TABLE_LEN: usize = ROWS * ENTRIES * ENTRY_LEN;
 /// Signed radix-16 digits of a 256-bit scalar.
 const DIGITS: usize = 65;
 
-/// One curve's table: row `m`, entry `e` is `(e + 1)·2^(16m)·G`.
-pub type Table = [u8; TABLE_LEN];
+/// One curve's table file: row `m`, entry `e` is `(e + 1)·2^(16m)·G` as `X ‖ Y`.
+pub type TableBytes = [u8; TABLE_LEN];
 
-/// A curve with 32-byte field elements whose generator has a [`Table`].
-pub trait FixedBase: PrimeCurveParams<FieldBytesSize = U32> {
-    /// The table of multiples of this curve's generator.
-    const TABLE: &'static Table;
+/// One curve's table, decoded: row `m`, entry `e` is `(e + 1)·2^(16m)·G`.
+pub type Table<F> = [[Affine<F>; ENTRIES]; ROWS];
+
+/// A curve with a [`Table`] of multiples of its generator.
+pub trait FixedBase {
+    /// The curve's base field.
+    type Field: FieldElement + 'static;
+    /// The table of multiples of the generator.
+    const TABLE: &'static Table<Self::Field>;
 }
 
-/// `k·G`, in constant time.
-pub fn mul<C: FixedBase>(k: &Scalar<C>) -> ProjectivePoint<C> {
-    let digits = recode(&k.to_repr().into());
-    let mut acc = ProjectivePoint::<C>::IDENTITY;
+/// Decodes a [`TableBytes`] into a [`Table`] of the field type `$field`, at compile time.
+macro_rules! decode_table {
+    ($field:ty, $bytes:expr) => {{
+        const BYTES: &$crate::crypto::ecc::fixed_base::TableBytes = $bytes;
+        use $crate::crypto::ecc::field::FieldElement;
+        use $crate::crypto::ecc::fixed_base::{ENTRIES, ENTRY_LEN, ROWS, coordinate};
+        let zero = <$field as FieldElement>::ZERO;
+        let mut table = [[$crate::crypto::ecc::point::Affine { x: zero, y: zero }; ENTRIES]; ROWS];
+        let mut row = 0;
+        while row < ROWS {
+            let mut entry = 0;
+            while entry < ENTRIES {
+                let at = (row * ENTRIES + entry) * ENTRY_LEN;
+                table[row][entry].x = <$field>::from_be_bytes(&coordinate(BYTES, at));
+                table[row][entry].y = <$field>::from_be_bytes(&coordinate(BYTES, at + 32));
+                entry += 1;
+            }
+            row += 1;
+        }
+        table
+    }};
+}
+pub(super) use decode_table;
+
+/// The 32 bytes of `table` at `at`, in a `const` context.
+pub const fn coordinate(table: &TableBytes, at: usize) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let mut i = 0;
+    while i < 32 {
+        out[i] = table[at + i];
+        i += 1;
+    }
+    out
+}
+
+/// `k·G` for the big-endian scalar `k` (below the group order), in constant time.
+pub fn mul<C: FixedBase>(k: &[u8; 32]) -> Affine<C::Field> {
+    let mut digits = recode(k);
+    let mut acc = Projective::<C::Field>::IDENTITY;
     for j in (0..4).rev() {
         if j != 3 {
             for _ in 0..4 {
                 acc = acc.double();
             }
         }
-        for (m, row) in C::TABLE.chunks_exact(ENTRIES * ENTRY_LEN).enumerate() {
+        for (m, row) in C::TABLE.iter().enumerate() {
             if let Some(&digit) = digits.get(4 * m + j) {
-                acc += &select::<C>(row, digit);
+                let (point, zero) = select(row, digit);
+                acc = acc.add_affine(&point, zero);
             }
         }
     }
-    acc
+    digits.zeroize();
+    acc.to_affine()
 }
 
-/// The uncompressed SEC1 encoding `04 ‖ X ‖ Y` of `d·G`.
-pub fn public_point<C: FixedBase>(d: &Scalar<C>) -> [u8; 65] {
-    let point = mul::<C>(d).to_affine();
+/// The uncompressed SEC1 encoding `04 ‖ X ‖ Y` of `d·G` for the big-endian scalar `d`.
+pub fn public_point<C: FixedBase>(d: &[u8; 32]) -> [u8; 65] {
+    let point = mul::<C>(d);
     let mut out = [0u8; 65];
     out[0] = 0x04;
-    out[1..33].copy_from_slice(&point.x());
-    out[33..].copy_from_slice(&point.y());
+    out[1..33].copy_from_slice(&point.x.to_be_bytes());
+    out[33..].copy_from_slice(&point.y.to_be_bytes());
     out
 }
 
 /// The next nonce `k` of an RFC 6979 generator, as a scalar of `C`; `None` in the
 /// (never seen) case that its bytes are not a nonzero scalar.
-pub fn next_nonce<C: FixedBase>(
+pub fn next_nonce<C: CurveArithmetic>(
     nonces: &mut rfc6979::KGenerator<'_, sha2::Sha256, primeorder::elliptic_curve::bigint::U256>,
-) -> Option<NonZeroScalar<C>> {
+) -> Option<NonZeroScalar<C>>
+where
+    C::Scalar: PrimeField<Repr = FieldBytes<C>>,
+{
     let mut k_bytes = FieldBytes::<C>::default();
     nonces.fill_next_k(&mut k_bytes);
     let k = Option::from(NonZeroScalar::<C>::from_repr(k_bytes));
@@ -105,30 +149,17 @@ fn recode(k: &[u8; 32]) -> [i8; DIGITS] {
     digits
 }
 
-/// `digit·P` for the row of `P`, reading every entry.
-fn select<C: FixedBase>(row: &[u8], digit: i8) -> AffinePoint<C> {
+/// `|digit|·P` for the row of `P`, negated if `digit` is negative, reading every entry;
+/// with a set choice when `digit` is zero (the point is then any entry, to be discarded).
+fn select<F: FieldElement>(row: &[Affine<F>; ENTRIES], digit: i8) -> (Affine<F>, Choice) {
     let negative = Choice::from(((digit >> 7) & 1) as u8);
     let magnitude = digit.unsigned_abs();
-    let mut bytes = [0u8; ENTRY_LEN];
-    for (index, entry) in row.chunks_exact(ENTRY_LEN).enumerate() {
-        let mask = 0u8.wrapping_sub(magnitude.ct_eq(&(index as u8 + 1)).unwrap_u8());
-        for (out, byte) in bytes.iter_mut().zip(entry) {
-            *out |= byte & mask;
-        }
+    let mut point = row[0];
+    for (index, entry) in row.iter().enumerate().skip(1) {
+        point = Affine::select(&point, entry, magnitude.ct_eq(&(index as u8 + 1)));
     }
-    let (x, y) = bytes.split_at(ENTRY_LEN / 2);
-    let point = decode::<C>(x, y);
-    let point = AffinePoint::conditional_select(&point, &-point, negative);
-    let zero = !0u8.ct_lt(&magnitude);
-    AffinePoint::conditional_select(&point, &AffinePoint::IDENTITY, zero)
-}
-
-/// The affine point with coordinates `x`, `y` (32 bytes each), or the identity if they are
-/// not a point of the curve (only the all-zero entry of a zero digit is not).
-fn decode<C: FixedBase>(x: &[u8], y: &[u8]) -> AffinePoint<C> {
-    let x: Array<u8, U32> = Array::try_from(x).unwrap_or_default();
-    let y: Array<u8, U32> = Array::try_from(y).unwrap_or_default();
-    AffinePoint::<C>::from_coordinates(&x, &y).unwrap_or(AffinePoint::IDENTITY)
+    let point = Affine::select(&point, &point.neg(), negative);
+    (point, !0u8.ct_lt(&magnitude))
 }
 
 #[cfg(test)]
@@ -138,12 +169,17 @@ pub mod tests {
 
     use super::*;
     use primeorder::elliptic_curve::Field;
+    use primeorder::elliptic_curve::array::Array;
+    use primeorder::elliptic_curve::consts::U32;
+    use primeorder::elliptic_curve::group::Group;
     use primeorder::elliptic_curve::ops::Reduce;
+    use primeorder::elliptic_curve::point::AffineCoordinates;
+    use primeorder::{PrimeCurveParams, ProjectivePoint, Scalar};
     use rand_chacha::ChaCha20Rng;
     use rand_core::SeedableRng;
 
-    /// The table of `C`, computed with the crate's arithmetic.
-    pub fn compute<C: FixedBase>() -> Vec<u8> {
+    /// The table file of `C`, computed with the crate's arithmetic.
+    pub fn compute<C: PrimeCurveParams<FieldBytesSize = U32>>() -> Vec<u8> {
         let mut table = Vec::with_capacity(TABLE_LEN);
         let mut base = ProjectivePoint::<C>::GENERATOR;
         for _ in 0..ROWS {
@@ -161,9 +197,9 @@ pub mod tests {
         table
     }
 
-    /// Checks `C::TABLE`; with `UKEY_BLESS_TABLES=1` set, rewrites `file` (under this
-    /// module's folder) instead.
-    pub fn check_table<C: FixedBase>(file: &str) {
+    /// Checks that `C::TABLE` holds the crate's multiples of `G`; with `UKEY_BLESS_TABLES=1`
+    /// set, rewrites `file` (under this module's folder) instead.
+    pub fn check_table<C: FixedBase + PrimeCurveParams<FieldBytesSize = U32>>(file: &str) {
         let computed = compute::<C>();
         if std::env::var_os("UKEY_BLESS_TABLES").is_some() {
             let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -171,15 +207,21 @@ pub mod tests {
                 .join(file);
             std::fs::write(&path, &computed).expect("write the table");
         } else {
+            let decoded: Vec<u8> = C::TABLE
+                .iter()
+                .flatten()
+                .flat_map(|point| [point.x.to_be_bytes(), point.y.to_be_bytes()])
+                .flatten()
+                .collect();
             assert!(
-                computed == C::TABLE[..],
+                computed == decoded,
                 "{file} is stale: rerun with UKEY_BLESS_TABLES=1"
             );
         }
     }
 
     /// `mul` agrees with the crate's `k·G` on edge and random scalars.
-    pub fn check_mul<C: FixedBase>()
+    pub fn check_mul<C: FixedBase + PrimeCurveParams<FieldBytesSize = U32>>()
     where
         Scalar<C>: Reduce<Array<u8, U32>>,
     {
@@ -195,7 +237,9 @@ pub mod tests {
         scalars.extend((0..200).map(|_| Scalar::<C>::random(&mut rng)));
         for k in scalars {
             let expected = (ProjectivePoint::<C>::GENERATOR * k).to_affine();
-            assert_eq!(mul::<C>(&k).to_affine(), expected);
+            let ours = mul::<C>(&k.to_repr().into());
+            assert_eq!(ours.x.to_be_bytes(), <[u8; 32]>::from(expected.x()));
+            assert_eq!(ours.y.to_be_bytes(), <[u8; 32]>::from(expected.y()));
         }
     }
 

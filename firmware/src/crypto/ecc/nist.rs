@@ -109,12 +109,12 @@ fn fips186_prehash(digest: &[u8]) -> Result<[u8; SCALAR_LEN], SignError> {
 #[cfg(not(all(feature = "p256-cm4", target_arch = "arm")))]
 mod table {
     use p256::elliptic_curve::ops::{Invert, Reduce};
-    use p256::elliptic_curve::point::AffineCoordinates;
     use p256::{FieldBytes, NistP256, Scalar, U256};
     use sha2::Sha256;
-    use zeroize::Zeroize;
+    use zeroize::{Zeroize, Zeroizing};
 
-    use super::super::fixed_base::{self, FixedBase, Table};
+    use super::super::field::{FieldElement, P256Field};
+    use super::super::fixed_base::{self, FixedBase, Table, decode_table};
     use super::super::{
         MAX_SIGNATURE_LEN, NONCE_TRIES, POINT_LEN, SCALAR_LEN, SignError, copy_der,
     };
@@ -122,15 +122,16 @@ mod table {
 
     /// Multiples of P-256's generator (see `fixed_base`), made by
     /// `UKEY_BLESS_TABLES=1 cargo test -p ukey-firmware tables`.
-    static TABLE: Table = *include_bytes!("p256_g.bin");
+    static TABLE: Table<P256Field> = decode_table!(P256Field, include_bytes!("p256_g.bin"));
 
     impl FixedBase for NistP256 {
-        const TABLE: &'static Table = &TABLE;
+        type Field = P256Field;
+        const TABLE: &'static Table<P256Field> = &TABLE;
     }
 
     impl P256Key {
         pub(super) fn compute_public(&self) -> [u8; POINT_LEN] {
-            fixed_base::public_point::<NistP256>(&self.d)
+            fixed_base::public_point::<NistP256>(&self.d.to_bytes().into())
         }
 
         /// Steps 2 and 3 with the crate's arithmetic and the flash table.
@@ -145,8 +146,9 @@ mod table {
                 let Some(mut k) = fixed_base::next_nonce::<NistP256>(&mut nonces) else {
                     continue;
                 };
-                let big_r = fixed_base::mul::<NistP256>(&k).to_affine();
-                let r = <Scalar as Reduce<FieldBytes>>::reduce(&big_r.x());
+                let k_bytes = Zeroizing::new(k.to_bytes().into());
+                let x = fixed_base::mul::<NistP256>(&k_bytes).x.to_be_bytes();
+                let r = <Scalar as Reduce<FieldBytes>>::reduce(&x.into());
                 let s = *k.invert() * (z + r * *self.d);
                 k.zeroize();
                 if let Ok(signature) = p256::ecdsa::Signature::from_scalars(r, s) {

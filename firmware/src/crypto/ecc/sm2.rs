@@ -14,22 +14,23 @@ use sha2::Sha256;
 use sm2::elliptic_curve::Curve;
 use sm2::elliptic_curve::Generate;
 use sm2::elliptic_curve::ops::Reduce;
-use sm2::elliptic_curve::point::AffineCoordinates;
 use sm2::elliptic_curve::subtle::Choice;
 use sm2::{FieldBytes, NonZeroScalar, Scalar, Sm2, U256};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::fixed_base::{self, FixedBase, Table};
+use super::field::{FieldElement, Sm2Field};
+use super::fixed_base::{self, FixedBase, Table, decode_table};
 use super::{
     MAX_SIGNATURE_LEN, NONCE_TRIES, POINT_LEN, SCALAR_LEN, Secret, SignError, copy_der, public_or,
 };
 
 /// Multiples of SM2's generator (see `fixed_base`), made by
 /// `UKEY_BLESS_TABLES=1 cargo test -p ukey-firmware tables`.
-static TABLE: Table = *include_bytes!("sm2_g.bin");
+static TABLE: Table<Sm2Field> = decode_table!(Sm2Field, include_bytes!("sm2_g.bin"));
 
 impl FixedBase for Sm2 {
-    const TABLE: &'static Table = &TABLE;
+    type Field = Sm2Field;
+    const TABLE: &'static Table<Sm2Field> = &TABLE;
 }
 
 /// A fresh SM2 key pair (`d` in `[1, n-2]`, as GB/T 32918.1, 6.1 asks).
@@ -40,7 +41,8 @@ pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> (Secret, [u8; POINT_LEN])
             continue;
         }
         let secret = Zeroizing::new(d.to_bytes().into());
-        return (secret, fixed_base::public_point::<Sm2>(&d));
+        let public = fixed_base::public_point::<Sm2>(&secret);
+        return (secret, public);
     }
 }
 
@@ -62,7 +64,7 @@ impl Sm2Key {
             .ok_or(SignError::BadKey)?;
         let one_plus_d_inv =
             Option::<Scalar>::from((*d + Scalar::ONE).invert()).ok_or(SignError::BadKey)?;
-        let public = public_or(public, || fixed_base::public_point::<Sm2>(&d));
+        let public = public_or(public, || fixed_base::public_point::<Sm2>(secret));
         Ok(Self {
             d,
             one_plus_d_inv,
@@ -93,8 +95,9 @@ impl Sm2Key {
             let Some(mut k) = fixed_base::next_nonce::<Sm2>(&mut nonces) else {
                 continue;
             };
-            let x1 = fixed_base::mul::<Sm2>(&k).to_affine().x();
-            let r = e_scalar + <Scalar as Reduce<FieldBytes>>::reduce(&x1);
+            let k_bytes = Zeroizing::new(k.to_bytes().into());
+            let x1 = fixed_base::mul::<Sm2>(&k_bytes).x.to_be_bytes();
+            let r = e_scalar + <Scalar as Reduce<FieldBytes>>::reduce(&x1.into());
             let retry: Choice = r.is_zero() | (r + *k).is_zero();
             let s = self.one_plus_d_inv * (*k - r * *self.d);
             k.zeroize();
