@@ -101,7 +101,7 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
             factory: Factory {
                 profile: profile.clone(),
             },
-            security: Security::factory(profile, [[0; SALT_LEN]; 2]),
+            security: Security::blocked(profile),
             keys: Default::default(),
             volatile: Volatile::default(),
         });

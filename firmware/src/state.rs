@@ -85,6 +85,15 @@ pub struct PinState {
 impl PinState {
     const LEN: usize = SALT_LEN + HASH_LEN + 3;
 
+    /// A blocked value that matches nothing: what stands in until the stored one is read.
+    const BLOCKED: Self = Self {
+        salt: [0; SALT_LEN],
+        hash: [0; HASH_LEN],
+        tries_left: 0,
+        tries_max: 0,
+        is_default: false,
+    };
+
     /// A fresh value with a full counter.
     pub fn new(
         salt: [u8; SALT_LEN],
@@ -232,6 +241,18 @@ impl Security {
     const VERSION: u8 = 1;
     /// Encoded length.
     pub const LEN: usize = 1 + 2 * PinState::LEN + 33 + 2;
+
+    /// PIN and PUK blocked, with `profile`'s management key: what a context holds until its
+    /// stored record is read, so that opening hashes no PIN it will throw away.
+    pub fn blocked(profile: &Profile) -> Self {
+        Self {
+            pin: PinState::BLOCKED,
+            puk: PinState::BLOCKED,
+            management_key: profile.management_key.clone(),
+            management_key_is_default: true,
+            wipe_pending: false,
+        }
+    }
 
     /// The factory state of `profile`, with fresh salts.
     pub fn factory(profile: &Profile, salts: [[u8; SALT_LEN]; 2]) -> Self {
