@@ -2,8 +2,9 @@
 # The whole ukey test suite: formatting, lints, the firmware and both board images for
 # Cortex-M4, and every test (conformance, power cut, properties, simulator and host driver
 # through a private pcscd, the interop suite with pcsc-tools, OpenSC, yubico-piv-tool and
-# OpenSSL on the direct, ccid and qemu links, conformance on the QEMU board, and a smoke run
-# of every benchmark). Installs what it needs first.
+# OpenSSL on the direct, ccid and qemu links, conformance on the QEMU board, conformance and
+# interop against a reader of another pcscd, and a smoke run of every benchmark). Installs
+# what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,5 +32,7 @@ step "tests"
 cargo test --workspace
 step "conformance on the QEMU board"
 UKEY_CONFORMANCE=qemu cargo test -p ukey-firmware --test conformance
+step "conformance and interop against a reader (a simulated token on a pcscd not the suites' own)"
+scripts/test-reader.sh
 step "benchmark smoke run (every bench path once; no timing is judged)"
 cargo test -p ukey-suite --benches

@@ -1,10 +1,11 @@
-//! OpenSC's tools against the token through pcscd, on every link: `opensc-tool` names it a
-//! PIV card, `pkcs15-tool` shows its PINs and a certificate and key put there with `ukey`,
-//! and `piv-tool` authenticates with the management key and generates a key.
+//! OpenSC's tools against the token through pcscd, on every link (or on a real reader's
+//! token): `opensc-tool` names it a PIV card, `pkcs15-tool` shows its PINs and a
+//! certificate and key put there with `ukey`, and `piv-tool` authenticates with the
+//! management key and generates a key.
 
 use std::fs;
 
-use ukey_suite::interop::{Failure, InStep, LINKS, Session, certify, metadata, pem_body};
+use ukey_suite::interop::{Failure, InStep, Session, certify, metadata, pem_body, targets};
 
 const CLIENT: &str = "OpenSC";
 
@@ -14,8 +15,8 @@ const DEFAULT_MANAGEMENT_KEY: &str = "010203040506070801020304050607080102030405
 
 #[test]
 fn opensc_tool_names_it_a_piv_card() -> Result<(), Failure> {
-    for &link in LINKS {
-        let session = Session::start(CLIENT, link)?;
+    for target in targets() {
+        let session = Session::start(CLIENT, &target)?;
         let mut name = session.command("opensc-tool");
         name.args(["-r", session.reader(), "-n"]);
         let ran = session.run("opensc-tool -n", name)?;
@@ -29,8 +30,8 @@ fn opensc_tool_names_it_a_piv_card() -> Result<(), Failure> {
 
 #[test]
 fn pkcs15_tool_shows_the_pins_and_a_certificate_and_key_put_there_by_ukey() -> Result<(), Failure> {
-    for &link in LINKS {
-        let session = Session::start(CLIENT, link)?;
+    for target in targets() {
+        let session = Session::start(CLIENT, &target)?;
         let certified = certify(&session, "9a", "p256")?;
 
         let mut dump = session.command("pkcs15-tool");
@@ -95,8 +96,8 @@ fn pkcs15_tool_shows_the_pins_and_a_certificate_and_key_put_there_by_ukey() -> R
 ///   with the length of a pointer); fixed in OpenSC 0.24 (commit 98f640c49).
 #[test]
 fn piv_tool_authenticates_with_the_management_key_and_generates_a_key() -> Result<(), Failure> {
-    for &link in LINKS {
-        let session = Session::start(CLIENT, link)?;
+    for target in targets() {
+        let session = Session::start(CLIENT, &target)?;
         let key_file = session.path("management.key");
         fs::write(&key_file, DEFAULT_MANAGEMENT_KEY)
             .in_step(&session, "writing the management key file")?;

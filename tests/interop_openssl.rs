@@ -1,20 +1,21 @@
-//! OpenSSL through libp11's `pkcs11` engine and OpenSC's module, on every link: a signature
-//! and a self-signed certificate made with the token's key, each verified by OpenSSL.
+//! OpenSSL through libp11's `pkcs11` engine and OpenSC's module, on every link (or on a
+//! real reader's token): a signature and a self-signed certificate made with the token's
+//! key, each verified by OpenSSL.
 
 use std::fs;
 use std::process::Command;
 
 use ukey_suite::interop::{
-    Failure, InStep, LINKS, Session, certify, dgst_verify, openssl_engine, pem_body,
-    private_key_uri, self_signed_certificate,
+    Failure, InStep, Session, certify, dgst_verify, openssl_engine, pem_body, private_key_uri,
+    self_signed_certificate, targets,
 };
 
 const CLIENT: &str = "OpenSSL (pkcs11 engine)";
 
 #[test]
 fn openssl_signs_with_the_token_key_through_the_pkcs11_engine() -> Result<(), Failure> {
-    for &link in LINKS {
-        let session = Session::start(CLIENT, link)?;
+    for target in targets() {
+        let session = Session::start(CLIENT, &target)?;
         let certified = certify(&session, "9a", "p256")?;
         let message = session.path("message.txt");
         let signature = session.path("message.sig");
@@ -45,8 +46,8 @@ fn openssl_signs_with_the_token_key_through_the_pkcs11_engine() -> Result<(), Fa
 #[test]
 fn openssl_makes_a_certificate_with_the_token_key_through_the_pkcs11_engine() -> Result<(), Failure>
 {
-    for &link in LINKS {
-        let session = Session::start(CLIENT, link)?;
+    for target in targets() {
+        let session = Session::start(CLIENT, &target)?;
         let certified = certify(&session, "9a", "p256")?;
         let certificate = session.path("self-signed.crt");
 

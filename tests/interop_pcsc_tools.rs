@@ -1,9 +1,10 @@
-//! pcsc-tools against the token through pcscd, on every link: `pcsc_scan` sees the card and
-//! its ATR, and `scriptor` plays a raw APDU script whose every answer is checked.
+//! pcsc-tools against the token through pcscd, on every link (or on a real reader's token):
+//! `pcsc_scan` sees the card and its ATR, and `scriptor` plays a raw APDU script whose
+//! every answer is checked.
 
 use std::fs;
 
-use ukey_suite::interop::{Failure, InStep, LINKS, Ran, Session};
+use ukey_suite::interop::{Failure, InStep, Ran, Session, targets};
 
 const CLIENT: &str = "pcsc-tools";
 
@@ -18,8 +19,8 @@ fn spaced(bytes: &[u8]) -> String {
 
 #[test]
 fn pcsc_scan_sees_the_card_and_its_atr() -> Result<(), Failure> {
-    for &link in LINKS {
-        let session = Session::start(CLIENT, link)?;
+    for target in targets() {
+        let session = Session::start(CLIENT, &target)?;
         // -c: list the cards once and exit. -n: no ATR analysis, which would try to
         // download smartcard_list.txt from the internet.
         let mut scan = session.command("pcsc_scan");
@@ -157,8 +158,8 @@ fn matches(expected: &str, actual: &str) -> bool {
 
 #[test]
 fn scriptor_plays_a_raw_apdu_script_and_every_answer_is_right() -> Result<(), Failure> {
-    for &link in LINKS {
-        let session = Session::start(CLIENT, link)?;
+    for target in targets() {
+        let session = Session::start(CLIENT, &target)?;
         let mut script = String::from("reset\n");
         for (what, command, _) in SCRIPT {
             script.push_str(&format!("# {what}\n{command}\n"));

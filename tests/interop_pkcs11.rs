@@ -1,14 +1,14 @@
-//! OpenSC's PKCS#11 module (`opensc-pkcs11.so`) through `pkcs11-tool`, on every link: the
-//! slot and objects of a token that `ukey` gave a P-256 key and a certificate (OpenSC lists
-//! a PIV private key only when its slot holds a certificate), the module's self-test, and
-//! ECDSA signatures that OpenSSL verifies.
+//! OpenSC's PKCS#11 module (`opensc-pkcs11.so`) through `pkcs11-tool`, on every link (or on
+//! a real reader's token): the slot and objects of a token that `ukey` gave a P-256 key and
+//! a certificate (OpenSC lists a PIV private key only when its slot holds a certificate),
+//! the module's self-test, and ECDSA signatures that OpenSSL verifies.
 
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 
 use ukey_suite::interop::{
-    Failure, InStep, LINKS, Session, certify, dgst_verify, opensc_pkcs11, public_key_der,
+    Failure, InStep, Session, certify, dgst_verify, opensc_pkcs11, public_key_der, targets,
 };
 
 const CLIENT: &str = "PKCS#11 (opensc-pkcs11.so)";
@@ -40,8 +40,8 @@ fn hex(bytes: &[u8]) -> String {
 
 #[test]
 fn pkcs11_tool_lists_the_slot_and_the_objects() -> Result<(), Failure> {
-    for &link in LINKS {
-        let session = Session::start(CLIENT, link)?;
+    for target in targets() {
+        let session = Session::start(CLIENT, &target)?;
         let certified = certify(&session, "9a", "p256")?;
 
         let mut list = session.command("pkcs11-tool");
@@ -92,8 +92,8 @@ fn pkcs11_tool_lists_the_slot_and_the_objects() -> Result<(), Failure> {
 /// `pkcs11-tool --login --test` exits 0 whatever it finds: its verdict is the last line.
 #[test]
 fn pkcs11_tool_self_test_finds_no_errors() -> Result<(), Failure> {
-    for &link in LINKS {
-        let session = Session::start(CLIENT, link)?;
+    for target in targets() {
+        let session = Session::start(CLIENT, &target)?;
         certify(&session, "9a", "p256")?;
         let mut test = pkcs11_tool(&session);
         test.args(["--login", "--pin", "123456", "--test"]);
@@ -110,8 +110,8 @@ fn pkcs11_tool_self_test_finds_no_errors() -> Result<(), Failure> {
 
 #[test]
 fn ecdsa_signatures_made_through_pkcs11_are_verified_by_openssl() -> Result<(), Failure> {
-    for &link in LINKS {
-        let session = Session::start(CLIENT, link)?;
+    for target in targets() {
+        let session = Session::start(CLIENT, &target)?;
         let certified = certify(&session, "9a", "p256")?;
         let message = session.path("message.txt");
         let other = session.path("other.txt");

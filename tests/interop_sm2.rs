@@ -1,12 +1,13 @@
-//! SM2 through `ukey`, checked by OpenSSL 3, on every link: a key generated on the token,
-//! a request it signed and the certificate a test CA issued for it, and a signature of a
-//! file. OpenSSL 3.0 uses an empty SM2 signer ID unless told, so every check passes
-//! `distid:1234567812345678`, the ID `ukey` (and GB/T 35276) uses by default.
+//! SM2 through `ukey`, checked by OpenSSL 3, on every link (or on a real reader's token): a
+//! key generated on the token, a request it signed and the certificate a test CA issued for
+//! it, and a signature of a file. OpenSSL 3.0 uses an empty SM2 signer ID unless told, so
+//! every check passes `distid:1234567812345678`, the ID `ukey` (and GB/T 35276) uses by
+//! default.
 
 use std::fs;
 use std::process::Command;
 
-use ukey_suite::interop::{Failure, InStep, LINKS, Session, certify};
+use ukey_suite::interop::{Failure, InStep, Session, certify, targets};
 
 const CLIENT: &str = "ukey (SM2)";
 
@@ -15,8 +16,8 @@ const SIGNER_ID: &str = "distid:1234567812345678";
 #[test]
 fn sm2_request_certificate_and_signature_made_on_the_token_are_verified_by_openssl()
 -> Result<(), Failure> {
-    for &link in LINKS {
-        let session = Session::start(CLIENT, link)?;
+    for target in targets() {
+        let session = Session::start(CLIENT, &target)?;
         let certified = certify(&session, "9c", "sm2")?;
 
         let mut key = Command::new("openssl");

@@ -1,12 +1,13 @@
-//! yubico-piv-tool 2.2.0 against the token through pcscd, on every link: status, key
-//! generation, a certificate for the key, import and test signature; PIN, PUK and
-//! management key changes and retry counts; the PIN and PUK blocked, then the reset.
+//! yubico-piv-tool 2.2.0 against the token through pcscd, on every link (or on a real
+//! reader's token): status, key generation, a certificate for the key, import and test
+//! signature; PIN, PUK and management key changes and retry counts; the PIN and PUK
+//! blocked, then the reset.
 
 use std::fs;
 use std::process::Command;
 
 use ukey_suite::interop::{
-    Failure, InStep, LINKS, Session, metadata, pem_body, public_key_der, self_signed_certificate,
+    Failure, InStep, Session, metadata, pem_body, public_key_der, self_signed_certificate, targets,
 };
 
 const CLIENT: &str = "yubico-piv-tool";
@@ -108,8 +109,8 @@ fn pin_and_puk_are_the_defaults(session: &Session) -> Result<(), Failure> {
 
 #[test]
 fn status_generate_certify_import_and_test_signature() -> Result<(), Failure> {
-    for &link in LINKS {
-        let session = Session::start(CLIENT, link)?;
+    for target in targets() {
+        let session = Session::start(CLIENT, &target)?;
         let ran = session.run(
             "yubico-piv-tool -a status",
             yubico(&session, &["-a", "status"]),
@@ -168,8 +169,8 @@ fn status_generate_certify_import_and_test_signature() -> Result<(), Failure> {
 
 #[test]
 fn pin_puk_and_management_key_changed_then_retries_set() -> Result<(), Failure> {
-    for &link in LINKS {
-        let session = Session::start(CLIENT, link)?;
+    for target in targets() {
+        let session = Session::start(CLIENT, &target)?;
         expect(
             &session,
             &["-a", "change-pin", "-P", "123456", "-N", "654321"],
@@ -259,8 +260,8 @@ fn pin_puk_and_management_key_changed_then_retries_set() -> Result<(), Failure> 
 
 #[test]
 fn wrong_pin_until_blocked_wrong_puk_until_blocked_then_reset() -> Result<(), Failure> {
-    for &link in LINKS {
-        let session = Session::start(CLIENT, link)?;
+    for target in targets() {
+        let session = Session::start(CLIENT, &target)?;
         generate(&session)?;
         for message in [
             "Pin verification failed, 2 tries left before pin is blocked.",

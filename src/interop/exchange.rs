@@ -12,15 +12,22 @@ pub struct Exchange {
     pub sw: u16,
 }
 
+/// Who writes the trace lines: a simulated token (`ukey-sim -v`), or the spy between the
+/// clients and a real reader.
+const SOURCES: &[&str] = &["ukey-sim: ", "pcsc-spy: "];
+
 /// The exchanges in `trace` (lines as `ukey-sim -v` prints them), in order. A command
 /// without an answer (the token was stopped) is left out.
 pub(crate) fn parse(trace: &str) -> Vec<Exchange> {
     let mut exchanges = Vec::new();
     let mut command = None;
     for line in trace.lines() {
-        if let Some(hex) = line.strip_prefix("ukey-sim: > ") {
+        let Some(line) = SOURCES.iter().find_map(|source| line.strip_prefix(source)) else {
+            continue;
+        };
+        if let Some(hex) = line.strip_prefix("> ") {
             command = unhex(hex);
-        } else if let Some(answer) = line.strip_prefix("ukey-sim: < ")
+        } else if let Some(answer) = line.strip_prefix("< ")
             && let Some(command) = command.take()
             && let Some((data, sw)) = parse_answer(answer)
         {
@@ -61,7 +68,9 @@ mod tests {
                      ukey-sim: < 61264F SW 9000\n\
                      ukey-sim: > 00200080\n\
                      ukey-sim: < SW 63C2\n\
-                     ukey-sim: > 00FD0000\n";
+                     ukey-sim: > 00FD0000\n\
+                     pcsc-spy: > 00F80000\n\
+                     pcsc-spy: < 01312D01 SW 9000\n";
         assert_eq!(
             parse(trace),
             vec![
@@ -74,6 +83,11 @@ mod tests {
                     command: vec![0x00, 0x20, 0x00, 0x80],
                     data: vec![],
                     sw: 0x63C2,
+                },
+                Exchange {
+                    command: vec![0x00, 0xF8, 0x00, 0x00],
+                    data: vec![0x01, 0x31, 0x2D, 0x01],
+                    sw: 0x9000,
                 },
             ]
         );

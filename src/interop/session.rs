@@ -1,5 +1,5 @@
-//! A session: one fresh token alone in a private pcscd, the client that drives it, and the
-//! token's trace.
+//! A session: one fresh token alone in a private pcscd, or a real reader's token reset to
+//! factory state; the client that drives it, and the token's trace.
 //!
 //! Each session has a pcscd of its own (about 0.1 s to start). Sessions sharing one pcscd
 //! saw each other's tokens: OpenSC's PKCS#11 module reads every token in every reader, so
@@ -11,15 +11,18 @@ use std::ffi::OsStr;
 use std::fmt::Display;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{MutexGuard, OnceLock};
 
 use ukey_firmware::Profile;
 use ukey_sim::{LinkKind, Testbed, TokenOptions, TraceLog};
 
 use super::failure::Failure;
 use super::scratch::Scratch;
+use super::spy::Spy;
 use super::step::{self, Ran};
+use super::target::Target;
+use super::{factory, reader};
 
 /// The serial number of the first token; each session's token gets the next one, so that
 /// each test's token is told apart in URIs and failure messages.
@@ -27,26 +30,72 @@ const FIRST_SERIAL: u32 = 20_000_001;
 
 static NEXT_SERIAL: AtomicU32 = AtomicU32::new(FIRST_SERIAL);
 
-/// One fresh token (standard profile: PIN `123456`, PUK `12345678`, the default management
-/// key, 3 tries each) in a private pcscd, driven by one client. Dropping it stops the token
-/// and pcscd and removes its scratch files.
+/// One token in factory state (standard profile: PIN `123456`, PUK `12345678`, the default
+/// management key, 3 tries each), driven by one client: a fresh simulated token in a private
+/// pcscd, or a real reader's token. Dropping it stops a simulated token and its pcscd, ends
+/// a reader's turn, and removes the scratch files.
 pub struct Session {
     client: &'static str,
-    link: LinkKind,
+    target: Target,
     serial: u32,
     reader: String,
-    trace: TraceLog,
+    token: Token,
     scratch: Scratch,
-    bed: Testbed,
+}
+
+/// Where the token is and who traces its APDUs.
+enum Token {
+    /// A simulated token in a private pcscd, tracing itself.
+    Simulated { trace: TraceLog, bed: Testbed },
+    /// A real reader's token on the system's pcscd, the clients run under the spy; the
+    /// session holds the reader's turn.
+    Reader {
+        spy: Spy,
+        _turn: MutexGuard<'static, ()>,
+    },
 }
 
 impl Session {
-    /// A new token on `link` for `client` (the name failures give).
-    pub fn start(client: &'static str, link: LinkKind) -> Result<Self, Failure> {
-        let label = format!("{client} on the {link:?} link");
+    /// A token in factory state on `target` for `client` (the name failures give).
+    pub fn start(client: &'static str, target: &Target) -> Result<Self, Failure> {
+        let label = format!("{client} on the {target}");
         let failed = |why: String| Failure::new(format!("{label}: no token to test: {why}"));
         let scratch =
             Scratch::new(&label).map_err(|e| failed(format!("scratch directory: {e}")))?;
+        match target {
+            Target::Simulated(link) => Self::simulated(client, *link, scratch, failed),
+            Target::Reader(part) => Self::on_reader(client, part, scratch, failed),
+        }
+    }
+
+    /// Waits for the reader's turn, finds it, and resets its token to factory state.
+    fn on_reader(
+        client: &'static str,
+        part: &str,
+        scratch: Scratch,
+        failed: impl Fn(String) -> Failure,
+    ) -> Result<Self, Failure> {
+        let turn = reader::take_turn();
+        let reader = reader::find(part).map_err(&failed)?;
+        let spy = Spy::new(&scratch.path("spy"), &reader).map_err(&failed)?;
+        let mut session = Self {
+            client,
+            target: Target::Reader(part.to_string()),
+            serial: 0,
+            reader,
+            token: Token::Reader { spy, _turn: turn },
+            scratch,
+        };
+        session.serial = factory::reset(&session)?;
+        Ok(session)
+    }
+
+    fn simulated(
+        client: &'static str,
+        link: LinkKind,
+        scratch: Scratch,
+        failed: impl Fn(String) -> Failure,
+    ) -> Result<Self, Failure> {
         let mut bed = Testbed::start(1).map_err(|e| failed(format!("private pcscd: {e}")))?;
         let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed);
         let options = TokenOptions {
@@ -60,12 +109,11 @@ impl Session {
         let reader = bed.reader(0).map_err(|e| failed(e.to_string()))?;
         Ok(Self {
             client,
-            link,
+            target: Target::Simulated(link),
             serial,
             reader,
-            trace,
+            token: Token::Simulated { trace, bed },
             scratch,
-            bed,
         })
     }
 
@@ -74,9 +122,9 @@ impl Session {
         self.client
     }
 
-    /// The link the token is reached through.
-    pub fn link(&self) -> LinkKind {
-        self.link
+    /// What the token is: a simulated one on a link, or a real reader's.
+    pub fn target(&self) -> &Target {
+        &self.target
     }
 
     /// The PC/SC name of the token's reader, for `-r` options.
@@ -84,7 +132,8 @@ impl Session {
         &self.reader
     }
 
-    /// The token's serial number (GET SERIAL), unique among the sessions of a test binary.
+    /// The token's serial number (GET SERIAL): on a simulated token, unique among the
+    /// sessions of a test binary; on a reader, the token's own.
     pub fn serial(&self) -> u32 {
         self.serial
     }
@@ -100,10 +149,16 @@ impl Session {
         self.scratch.path(name)
     }
 
-    /// A command for `program` that talks to the session's pcscd.
+    /// A command for `program` that talks to the session's pcscd: the private one of a
+    /// simulated token, or the system's (as this process reaches it) under the spy.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut command = Command::new(program);
-        command.env("PCSCLITE_CSOCK_NAME", self.bed.socket());
+        match &self.token {
+            Token::Simulated { bed, .. } => {
+                command.env("PCSCLITE_CSOCK_NAME", bed.socket());
+            }
+            Token::Reader { spy, .. } => spy.wrap(&mut command),
+        }
         command
     }
 
@@ -148,20 +203,41 @@ impl Session {
     /// APDUs.
     pub fn fail(&self, step: &str, why: impl Display) -> Failure {
         Failure::new(format!(
-            "{}\n--- the token's last APDUs (ukey-sim -v) ---\n{}",
+            "{}\n--- the token's last APDUs ({}) ---\n{}",
             self.headline(step, &why),
-            step::tail(&self.trace.since(0))
+            self.trace_source(),
+            step::tail(&self.trace_since(0))
         ))
     }
 
     pub(crate) fn headline(&self, step: &str, why: &dyn Display) -> String {
-        format!(
-            "{}, {:?} link, step \"{step}\": {why}",
-            self.client, self.link
-        )
+        format!("{}, {}, step \"{step}\": {why}", self.client, self.target)
     }
 
-    pub(crate) fn trace(&self) -> &TraceLog {
-        &self.trace
+    /// Where the trace ends now, for [`Session::trace_since`].
+    pub(crate) fn trace_mark(&self) -> usize {
+        match &self.token {
+            Token::Simulated { trace, .. } => trace.mark(),
+            Token::Reader { spy, .. } => spy.mark(),
+        }
+    }
+
+    /// The trace's lines after `mark`, in `ukey-sim -v`'s format.
+    pub(crate) fn trace_since(&self, mark: usize) -> String {
+        match &self.token {
+            Token::Simulated { trace, .. } => trace.since(mark),
+            Token::Reader { spy, .. } => spy.since(mark),
+        }
+    }
+
+    /// Who recorded the trace, for failure reports.
+    pub(crate) fn trace_source(&self) -> &'static str {
+        match self.token {
+            Token::Simulated { .. } => "ukey-sim -v",
+            Token::Reader { .. } => {
+                "as the clients sent them, through pcsc-spy; commands sent by a process that \
+                 does not load libpcsclite.so.1 are missing"
+            }
+        }
     }
 }

@@ -36,7 +36,7 @@ pub(crate) fn execute<'s>(
     mut command: Command,
 ) -> Result<Ran<'s>, Failure> {
     let shown = format!("{command:?}");
-    let mark = session.trace().mark();
+    let mark = session.trace_mark();
     let child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -52,7 +52,7 @@ pub(crate) fn execute<'s>(
         code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        trace: session.trace().since(mark),
+        trace: session.trace_since(mark),
     })
 }
 
@@ -138,11 +138,12 @@ impl Ran<'_> {
         };
         Failure::new(format!(
             "{}\n$ {}\nexit code: {code}\n--- stdout ---\n{}\n--- stderr ---\n{}\n\
-             --- APDUs of this step (ukey-sim -v) ---\n{}",
+             --- APDUs of this step ({}) ---\n{}",
             self.session.headline(&self.step, &why),
             self.command,
             self.stdout.trim_end(),
             self.stderr.trim_end(),
+            self.session.trace_source(),
             tail(&self.trace)
         ))
     }

@@ -1,11 +1,12 @@
-//! What the firmware's integration tests share: a token over RAM flash or on the QEMU board
-//! ([`Token`], the seam the conformance cases run through), APDU helpers that read like the
+//! What the firmware's integration tests share: a token over RAM flash, on the QEMU board
+//! or in a real reader ([`Token`], the seam the conformance cases run through), APDU helpers that read like the
 //! card edge, and signature checks by the real `openssl` command.
 #![allow(dead_code)] // Each test crate uses its own part of the support.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
 
 pub mod board;
 pub mod openssl;
+pub mod reader;
 
 use aes::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use rand_chacha::ChaCha20Rng;
@@ -48,7 +49,8 @@ pub fn card() -> Box<TestCard> {
     card_with(&Profile::standard(0x1234_5678), 1)
 }
 
-/// What a test talks to: the applet in process, or the applet on the QEMU board.
+/// What a test talks to: the applet in process, the applet on the QEMU board, or the token
+/// in a real reader.
 pub trait Token {
     /// Sends one command APDU; the answer is data then SW1 SW2.
     fn transmit(&mut self, apdu: &[u8]) -> Vec<u8>;
@@ -96,15 +98,47 @@ pub const TRANSPORT_ENV: &str = "UKEY_CONFORMANCE";
 
 /// Whether the cases run on the QEMU board rather than in process.
 fn on_board() -> bool {
-    match std::env::var(TRANSPORT_ENV).as_deref() {
+    let board = match std::env::var(TRANSPORT_ENV).as_deref() {
         Ok("qemu") => true,
         Ok("" | "in-process") | Err(_) => false,
         Ok(other) => panic!("{TRANSPORT_ENV}={other}: expected `qemu` or `in-process`"),
+    };
+    assert!(
+        !(board && on_reader()),
+        "{TRANSPORT_ENV}=qemu and {} are both set: choose one transport",
+        reader::READER_ENV
+    );
+    board
+}
+
+/// Whether the cases run on the token in a real reader (`UKEY_TEST_READER` set).
+pub fn on_reader() -> bool {
+    reader::chosen().is_some()
+}
+
+/// Whether `case` is skipped because it needs what only the in-process card or the QEMU
+/// board offers (a chosen profile, the flash image); says so when it is.
+pub fn skipped_on_reader(case: &str, needs: &str) -> bool {
+    let skipped = on_reader();
+    if skipped {
+        reader::report_skip(case, needs);
     }
+    skipped
+}
+
+/// Fails a case that asks a real reader for `what` instead of skipping there.
+fn refuse_on_reader(what: &str) {
+    assert!(
+        !on_reader(),
+        "{what} cannot be had from a real reader: the case must skip there (skipped_on_reader)"
+    );
 }
 
 /// A token made from `profile` on a blank flash, with a seeded RNG, on the chosen transport.
+/// A real reader's token has the profile it was made with: a case choosing another one
+/// skips on a reader ([`skipped_on_reader`]).
 pub fn token_with(profile: &Profile, seed: u64) -> Box<dyn Token> {
+    refuse_on_reader("a token made with a chosen profile");
     if on_board() {
         Box::new(board::BoardToken::start(profile, None, seed))
     } else {
@@ -112,13 +146,18 @@ pub fn token_with(profile: &Profile, seed: u64) -> Box<dyn Token> {
     }
 }
 
-/// A token with the card edge's defaults, on the chosen transport.
+/// A token with the card edge's defaults, on the chosen transport; on a reader, its token
+/// reset to factory state.
 pub fn token() -> Box<dyn Token> {
-    token_with(&Profile::standard(0x1234_5678), 1)
+    match reader::chosen() {
+        Some(part) => Box::new(reader::ReaderToken::connect(&part)),
+        None => token_with(&Profile::standard(0x1234_5678), 1),
+    }
 }
 
 /// A token plugged back in with the flash `image`, on the chosen transport.
 pub fn replug(image: &[u8], profile: &Profile, seed: u64) -> Box<dyn Token> {
+    refuse_on_reader("a token plugged back in with a flash image");
     if on_board() {
         Box::new(board::BoardToken::start(profile, Some(image), seed))
     } else {
@@ -134,6 +173,7 @@ pub fn replug(image: &[u8], profile: &Profile, seed: u64) -> Box<dyn Token> {
 /// afterwards if the card refused it as corrupted, `None` if it opened.
 pub fn open_refused(image: &[u8; FLASH_LEN]) -> Option<Vec<u8>> {
     use rand_chacha::rand_core::SeedableRng;
+    refuse_on_reader("a token opened over a given flash image");
     if on_board() {
         return board::BoardToken::open_refused(image);
     }
