@@ -85,21 +85,3 @@ impl ManagementKeyAlgorithm {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::{Algorithm, LEGACY_TRIPLE_DES_ID, ManagementKeyAlgorithm};
-
-    #[test]
-    fn identifiers_round_trip() {
-        for id in 0..=u8::MAX {
-            if let Some(algorithm) = Algorithm::from_id(id) {
-                assert_eq!(algorithm.id(), id);
-            }
-            if let Some(algorithm) = ManagementKeyAlgorithm::from_id(id) {
-                assert_eq!(algorithm.id(), id);
-            }
-        }
-        assert_eq!(ManagementKeyAlgorithm::from_id(LEGACY_TRIPLE_DES_ID), None);
-    }
-}

@@ -83,17 +83,3 @@ impl Instruction {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::Instruction;
-
-    #[test]
-    fn every_ins_byte_round_trips() {
-        for ins in 0..=u8::MAX {
-            if let Some(instruction) = Instruction::from_byte(ins) {
-                assert_eq!(instruction.byte(), ins, "{ins:02X}");
-            }
-        }
-    }
-}

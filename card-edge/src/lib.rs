@@ -16,6 +16,8 @@ mod instruction;
 mod object;
 mod policy;
 mod reference;
+#[cfg(test)]
+mod round_trips;
 mod status;
 pub mod tlv;
 

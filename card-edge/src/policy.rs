@@ -95,24 +95,3 @@ impl KeyOrigin {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::{KeyOrigin, POLICY_DEFAULT, PinPolicy, TouchPolicy};
-
-    #[test]
-    fn bytes_round_trip() {
-        for id in 0..=u8::MAX {
-            if let Some(policy) = PinPolicy::from_id(id) {
-                assert_eq!(policy.id(), id);
-            }
-            if let Some(policy) = TouchPolicy::from_id(id) {
-                assert_eq!(policy.id(), id);
-            }
-            if let Some(origin) = KeyOrigin::from_id(id) {
-                assert_eq!(origin.id(), id);
-            }
-        }
-        assert_eq!(PinPolicy::from_id(POLICY_DEFAULT), None);
-    }
-}

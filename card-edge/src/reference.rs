@@ -83,17 +83,3 @@ impl Slot {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::Slot;
-
-    #[test]
-    fn references_round_trip_in_order() {
-        for (index, slot) in Slot::ALL.into_iter().enumerate() {
-            assert_eq!(Slot::from_reference(slot.reference()), Some(slot));
-            assert_eq!(slot.index(), index);
-        }
-        assert_eq!(Slot::from_reference(0x9B), None);
-    }
-}
