@@ -1,5 +1,7 @@
-//! ISO 7816-4 command APDUs: short and extended lengths, status words, and the response
-//! writer the command handlers fill.
+//! ISO 7816-4 command APDUs: short and extended lengths, and the response writer the
+//! command handlers fill.
+
+use ukey_card_edge::{CLA_CHAINING, StatusWord, tlv};
 
 /// Largest command data the card accepts, after chaining: a PUT DATA carrying the largest
 /// data object (see [`crate::state::MAX_OBJECT`]) with its `5C` and `53` headers.
@@ -7,70 +9,6 @@ pub const MAX_COMMAND_DATA: usize = 3400;
 
 /// Largest response data the card produces: a GET DATA of the largest data object.
 pub const MAX_RESPONSE_DATA: usize = 3400;
-
-/// A status word (SW1 SW2), as listed in the card edge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// `90 00`
-    Success,
-    /// `61 xx`: more data waiting for GET RESPONSE.
-    MoreData(u8),
-    /// `63 Cx`: wrong PIN or PUK, x tries left.
-    WrongSecret(u8),
-    /// `65 81`: the flash failed to store; nothing changed.
-    MemoryFailure,
-    /// `67 00`
-    WrongLength,
-    /// `69 82`
-    SecurityStatusNotSatisfied,
-    /// `69 83`
-    Blocked,
-    /// `69 85`
-    ConditionsNotSatisfied,
-    /// `6A 80`
-    IncorrectData,
-    /// `6A 81`
-    FunctionNotSupported,
-    /// `6A 82`
-    NotFound,
-    /// `6A 84`
-    NotEnoughMemory,
-    /// `6A 86`
-    WrongP1P2,
-    /// `6A 88`
-    ReferencedDataNotFound,
-    /// `6D 00`
-    InsNotSupported,
-    /// `6E 00`
-    ClaNotSupported,
-}
-
-impl Status {
-    /// The two status bytes.
-    pub const fn to_bytes(self) -> [u8; 2] {
-        match self {
-            Self::Success => [0x90, 0x00],
-            Self::MoreData(n) => [0x61, n],
-            Self::WrongSecret(n) => [0x63, 0xC0 | (n & 0x0F)],
-            Self::MemoryFailure => [0x65, 0x81],
-            Self::WrongLength => [0x67, 0x00],
-            Self::SecurityStatusNotSatisfied => [0x69, 0x82],
-            Self::Blocked => [0x69, 0x83],
-            Self::ConditionsNotSatisfied => [0x69, 0x85],
-            Self::IncorrectData => [0x6A, 0x80],
-            Self::FunctionNotSupported => [0x6A, 0x81],
-            Self::NotFound => [0x6A, 0x82],
-            Self::NotEnoughMemory => [0x6A, 0x84],
-            Self::WrongP1P2 => [0x6A, 0x86],
-            Self::ReferencedDataNotFound => [0x6A, 0x88],
-            Self::InsNotSupported => [0x6D, 0x00],
-            Self::ClaNotSupported => [0x6E, 0x00],
-        }
-    }
-}
-
-/// The CLA bit that says more parts of this command follow (ISO 7816-4, 5.4.1).
-pub const CLA_CHAINING: u8 = 0x10;
 
 /// A parsed command APDU, borrowing its data from the bytes it was parsed from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,9 +30,9 @@ pub struct CommandApdu<'a> {
 
 impl<'a> CommandApdu<'a> {
     /// Parses the four ISO 7816-3 cases in their short and extended forms.
-    pub fn parse(bytes: &'a [u8]) -> Result<Self, Status> {
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, StatusWord> {
         let [cla, ins, p1, p2, body @ ..] = bytes else {
-            return Err(Status::WrongLength);
+            return Err(StatusWord::WrongLength);
         };
         let (data, le) = match body {
             [] => (&[][..], 256),
@@ -105,7 +43,7 @@ impl<'a> CommandApdu<'a> {
                 match rest.len().checked_sub(lc) {
                     Some(0) => (rest, 256),
                     Some(1) => (&rest[..lc], short_le(rest[lc])),
-                    _ => return Err(Status::WrongLength),
+                    _ => return Err(StatusWord::WrongLength),
                 }
             }
         };
@@ -138,21 +76,21 @@ fn extended_le(hi: u8, lo: u8) -> usize {
 
 /// The body after the `00` that marks an extended length: `Le(2)`, `Lc(2) data`, or
 /// `Lc(2) data Le(2)`.
-fn extended_body(body: &[u8]) -> Result<(&[u8], usize), Status> {
+fn extended_body(body: &[u8]) -> Result<(&[u8], usize), StatusWord> {
     match body {
         [hi, lo] => Ok((&[][..], extended_le(*hi, *lo))),
         [hi, lo, rest @ ..] => {
             let lc = usize::from(u16::from_be_bytes([*hi, *lo]));
             if lc == 0 {
-                return Err(Status::WrongLength);
+                return Err(StatusWord::WrongLength);
             }
             match rest.len().checked_sub(lc) {
                 Some(0) => Ok((rest, 256)),
                 Some(2) => Ok((&rest[..lc], extended_le(rest[lc], rest[lc + 1]))),
-                _ => Err(Status::WrongLength),
+                _ => Err(StatusWord::WrongLength),
             }
         }
-        _ => Err(Status::WrongLength),
+        _ => Err(StatusWord::WrongLength),
     }
 }
 
@@ -174,29 +112,28 @@ impl<'a> Reply<'a> {
     }
 
     /// Appends `bytes`; a reply that would not fit is a card fault, reported as 6A84.
-    pub fn push(&mut self, bytes: &[u8]) -> Result<(), Status> {
+    pub fn push(&mut self, bytes: &[u8]) -> Result<(), StatusWord> {
         let end = self
             .len
             .checked_add(bytes.len())
-            .ok_or(Status::NotEnoughMemory)?;
+            .ok_or(StatusWord::NotEnoughMemory)?;
         let target = self
             .buf
             .get_mut(self.len..end)
-            .ok_or(Status::NotEnoughMemory)?;
+            .ok_or(StatusWord::NotEnoughMemory)?;
         target.copy_from_slice(bytes);
         self.len = end;
         Ok(())
     }
 
     /// Appends a BER-TLV header for `tag` and a value of `len` bytes.
-    pub fn header(&mut self, tag: u32, len: usize) -> Result<(), Status> {
-        let mut head = [0u8; 8];
-        let n = crate::tlv::encode_header(tag, len, &mut head).ok_or(Status::NotEnoughMemory)?;
-        self.push(&head[..n])
+    pub fn header(&mut self, tag: u32, len: usize) -> Result<(), StatusWord> {
+        let len = u16::try_from(len).map_err(|_| StatusWord::NotEnoughMemory)?;
+        self.push(&tlv::header(tag, len))
     }
 
     /// Appends a whole BER-TLV.
-    pub fn tlv(&mut self, tag: u32, value: &[u8]) -> Result<(), Status> {
+    pub fn tlv(&mut self, tag: u32, value: &[u8]) -> Result<(), StatusWord> {
         self.header(tag, value.len())?;
         self.push(value)
     }
@@ -235,7 +172,7 @@ mod tests {
         ] {
             assert_eq!(
                 CommandApdu::parse(bad),
-                Err(Status::WrongLength),
+                Err(StatusWord::WrongLength),
                 "{bad:02X?}"
             );
         }
@@ -246,7 +183,7 @@ mod tests {
         let mut buf = [0u8; 4];
         let mut reply = Reply::new(&mut buf);
         reply.push(&[1, 2, 3]).unwrap();
-        assert_eq!(reply.push(&[4, 5]), Err(Status::NotEnoughMemory));
+        assert_eq!(reply.push(&[4, 5]), Err(StatusWord::NotEnoughMemory));
         assert_eq!(reply.len(), 3);
     }
 }

@@ -4,8 +4,9 @@
 
 use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 use rand_core::CryptoRng;
+use ukey_card_edge::{CLA_CHAINING, Instruction, StatusWord};
 
-use crate::apdu::{CLA_CHAINING, CommandApdu, MAX_COMMAND_DATA, MAX_RESPONSE_DATA, Reply, Status};
+use crate::apdu::{CommandApdu, MAX_COMMAND_DATA, MAX_RESPONSE_DATA, Reply};
 use crate::command::{self, Command};
 use crate::context::{Context, Place};
 use crate::profile::Profile;
@@ -13,9 +14,6 @@ use crate::profile::Profile;
 mod provision;
 
 pub use provision::ProvisionError;
-
-/// INS of GET RESPONSE.
-const GET_RESPONSE: u8 = 0xC0;
 
 /// Why a token could not be opened from its flash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +80,7 @@ impl Response {
         self.covered = None;
     }
 
-    fn status_only(&mut self, status: Status) -> &[u8] {
+    fn status_only(&mut self, status: StatusWord) -> &[u8] {
         self.status = status.to_bytes();
         &self.status
     }
@@ -98,9 +96,11 @@ impl Response {
         let left = self.len - end;
         self.covered = Some((end, [self.buf[end], self.buf[end + 1]]));
         let status = match left {
-            0 => Status::Success,
+            0 => StatusWord::Success,
             // ISO 7816-4, 5.1.3: `61 00` says 256 bytes or more are waiting.
-            n => Status::MoreData(if n >= 256 { 0 } else { n as u8 }),
+            n => StatusWord::MoreData {
+                len: if n >= 256 { 0 } else { n as u8 },
+            },
         };
         self.buf[end..end + 2].copy_from_slice(&status.to_bytes());
         self.sent = end;
@@ -180,16 +180,16 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Card<F, R> {
     /// Handles one command APDU and returns the response: data, then SW1 SW2.
     pub fn process(&mut self, command: &[u8]) -> &[u8] {
         let Some(ctx) = self.ctx.get_mut() else {
-            return self.response.status_only(Status::MemoryFailure);
+            return self.response.status_only(StatusWord::MemoryFailure);
         };
         let apdu = match CommandApdu::parse(command) {
             Ok(apdu) => apdu,
             Err(status) => return self.response.status_only(status),
         };
         if apdu.cla & !CLA_CHAINING != 0 {
-            return self.response.status_only(Status::ClaNotSupported);
+            return self.response.status_only(StatusWord::ClaNotSupported);
         }
-        if apdu.ins == GET_RESPONSE && !apdu.is_chained() {
+        if apdu.ins == Instruction::GetResponse.byte() && !apdu.is_chained() {
             return self.get_response(&apdu);
         }
         self.response.clear();
@@ -202,13 +202,13 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Card<F, R> {
             let end = self.chain.len + apdu.data.len();
             let Some(target) = self.chain.buf.get_mut(self.chain.len..end) else {
                 self.chain.header = None;
-                return self.response.status_only(Status::NotEnoughMemory);
+                return self.response.status_only(StatusWord::NotEnoughMemory);
             };
             target.copy_from_slice(apdu.data);
             self.chain.len = end;
             if apdu.is_chained() {
                 self.chain.header = Some(header);
-                return self.response.status_only(Status::Success);
+                return self.response.status_only(StatusWord::Success);
             }
             self.chain.header = None;
             &self.chain.buf[..end]
@@ -228,10 +228,12 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Card<F, R> {
 
     fn get_response(&mut self, apdu: &CommandApdu<'_>) -> &[u8] {
         if (apdu.p1, apdu.p2) != (0, 0) {
-            return self.response.status_only(Status::WrongP1P2);
+            return self.response.status_only(StatusWord::IncorrectP1P2);
         }
         if self.response.len == 0 {
-            return self.response.status_only(Status::ConditionsNotSatisfied);
+            return self
+                .response
+                .status_only(StatusWord::ConditionsNotSatisfied);
         }
         self.response.next_part(apdu.le)
     }

@@ -13,19 +13,14 @@ mod select;
 
 use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 use rand_core::CryptoRng;
+use ukey_card_edge::{
+    Instruction, LEGACY_TRIPLE_DES_ID, MANAGEMENT_KEY_REFERENCE, ManagementKeyAlgorithm,
+    PIN_REFERENCE, PUK_REFERENCE, Slot, StatusWord,
+};
 
-use crate::apdu::{CommandApdu, Reply, Status};
+use crate::apdu::{CommandApdu, Reply};
 use crate::context::Context;
 use crate::crypto::ecc::KeyAlgorithm;
-use crate::profile::ManagementKeyAlgorithm;
-use crate::state::Slot;
-
-/// PIN key reference.
-pub const PIN_REFERENCE: u8 = 0x80;
-/// PUK key reference.
-pub const PUK_REFERENCE: u8 = 0x81;
-/// Management key reference.
-pub const MANAGEMENT_REFERENCE: u8 = 0x9B;
 
 /// Which secret a PIN-family command addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,20 +77,21 @@ pub enum Command<'a> {
 
 impl<'a> Command<'a> {
     /// Parses `apdu` (CLA already checked; `data` is the whole, dechained data).
-    pub fn parse(apdu: &CommandApdu<'_>, data: &'a [u8]) -> Result<Self, Status> {
+    pub fn parse(apdu: &CommandApdu<'_>, data: &'a [u8]) -> Result<Self, StatusWord> {
         let p1p2 = (apdu.p1, apdu.p2);
-        let cmd = match apdu.ins {
-            0xA4 => match p1p2 {
+        let ins = Instruction::from_byte(apdu.ins).ok_or(StatusWord::InsNotSupported)?;
+        let cmd = match ins {
+            Instruction::Select => match p1p2 {
                 (0x04, 0x00) => Self::Select { aid: data },
-                _ => return Err(Status::WrongP1P2),
+                _ => return Err(StatusWord::IncorrectP1P2),
             },
-            0x20 => match p1p2 {
+            Instruction::Verify => match p1p2 {
                 (0x00, PIN_REFERENCE) => Self::Verify { pin: data },
                 (0xFF, PIN_REFERENCE) if data.is_empty() => Self::VerifyReset,
-                (0xFF, PIN_REFERENCE) => return Err(Status::WrongLength),
-                _ => return Err(Status::WrongP1P2),
+                (0xFF, PIN_REFERENCE) => return Err(StatusWord::WrongLength),
+                _ => return Err(StatusWord::IncorrectP1P2),
             },
-            0x24 => match p1p2 {
+            Instruction::ChangeReferenceData => match p1p2 {
                 (0x00, PIN_REFERENCE) => Self::ChangeReference {
                     secret: SecretRef::Pin,
                     data,
@@ -104,59 +100,63 @@ impl<'a> Command<'a> {
                     secret: SecretRef::Puk,
                     data,
                 },
-                _ => return Err(Status::WrongP1P2),
+                _ => return Err(StatusWord::IncorrectP1P2),
             },
-            0x2C => match p1p2 {
+            Instruction::ResetRetryCounter => match p1p2 {
                 (0x00, PIN_REFERENCE) => Self::ResetRetryCounter { data },
-                _ => return Err(Status::WrongP1P2),
+                _ => return Err(StatusWord::IncorrectP1P2),
             },
-            0xCB => match p1p2 {
+            Instruction::GetData => match p1p2 {
                 (0x3F, 0xFF) => Self::GetData { data },
-                _ => return Err(Status::WrongP1P2),
+                _ => return Err(StatusWord::IncorrectP1P2),
             },
-            0xDB => match p1p2 {
+            Instruction::PutData => match p1p2 {
                 (0x3F, 0xFF) => Self::PutData { data },
-                _ => return Err(Status::WrongP1P2),
+                _ => return Err(StatusWord::IncorrectP1P2),
             },
-            0x47 => match (apdu.p1, Slot::from_reference(apdu.p2)) {
-                (0x00, Some(slot)) => Self::Generate { slot, data },
-                _ => return Err(Status::WrongP1P2),
-            },
-            0x87 => Self::parse_general_authenticate(apdu.p1, apdu.p2, data)?,
-            0xFD => Self::without_parameters(p1p2, Self::GetVersion)?,
-            0xF8 => Self::without_parameters(p1p2, Self::GetSerial)?,
-            0xF7 => match apdu.p1 {
+            Instruction::GenerateAsymmetricKeyPair => {
+                match (apdu.p1, Slot::from_reference(apdu.p2)) {
+                    (0x00, Some(slot)) => Self::Generate { slot, data },
+                    _ => return Err(StatusWord::IncorrectP1P2),
+                }
+            }
+            Instruction::GeneralAuthenticate => {
+                Self::parse_general_authenticate(apdu.p1, apdu.p2, data)?
+            }
+            Instruction::GetVersion => Self::without_parameters(p1p2, Self::GetVersion)?,
+            Instruction::GetSerial => Self::without_parameters(p1p2, Self::GetSerial)?,
+            Instruction::GetMetadata => match apdu.p1 {
                 0x00 => Self::GetMetadata { reference: apdu.p2 },
-                _ => return Err(Status::WrongP1P2),
+                _ => return Err(StatusWord::IncorrectP1P2),
             },
-            0xFF => match p1p2 {
+            Instruction::SetManagementKey => match p1p2 {
                 (0xFF, 0xFF | 0xFE) => Self::SetManagementKey { data },
-                _ => return Err(Status::WrongP1P2),
+                _ => return Err(StatusWord::IncorrectP1P2),
             },
-            0xFA => Self::SetPinRetries {
+            Instruction::SetPinRetries => Self::SetPinRetries {
                 pin_tries: apdu.p1,
                 puk_tries: apdu.p2,
             },
-            0xFB => Self::without_parameters(p1p2, Self::Reset)?,
-            _ => return Err(Status::InsNotSupported),
+            Instruction::Reset => Self::without_parameters(p1p2, Self::Reset)?,
+            // Answered by the APDU layer, except as part of a chain.
+            Instruction::GetResponse => return Err(StatusWord::InsNotSupported),
         };
         Ok(cmd)
     }
 
-    fn without_parameters(p1p2: (u8, u8), cmd: Self) -> Result<Self, Status> {
+    fn without_parameters(p1p2: (u8, u8), cmd: Self) -> Result<Self, StatusWord> {
         match p1p2 {
             (0, 0) => Ok(cmd),
-            _ => Err(Status::WrongP1P2),
+            _ => Err(StatusWord::IncorrectP1P2),
         }
     }
 
-    fn parse_general_authenticate(p1: u8, p2: u8, data: &'a [u8]) -> Result<Self, Status> {
-        if p2 == MANAGEMENT_REFERENCE {
-            // SP 800-78-4, table 6-2: `00` is three-key 3DES-ECB, the legacy number that
-            // OpenSC's `piv_get_challenge` (PKCS#11 C_GenerateRandom) sends.
+    fn parse_general_authenticate(p1: u8, p2: u8, data: &'a [u8]) -> Result<Self, StatusWord> {
+        if p2 == MANAGEMENT_KEY_REFERENCE {
+            // OpenSC's `piv_get_challenge` (PKCS#11 C_GenerateRandom) sends the legacy number.
             let algorithm = match p1 {
-                LEGACY_TRIPLE_DES => ManagementKeyAlgorithm::TripleDes,
-                id => ManagementKeyAlgorithm::from_id(id).ok_or(Status::WrongP1P2)?,
+                LEGACY_TRIPLE_DES_ID => ManagementKeyAlgorithm::TripleDes,
+                id => ManagementKeyAlgorithm::from_id(id).ok_or(StatusWord::IncorrectP1P2)?,
             };
             return Ok(Self::Authenticate { algorithm, data });
         }
@@ -166,20 +166,17 @@ impl<'a> Command<'a> {
                 slot,
                 data,
             }),
-            _ => Err(Status::WrongP1P2),
+            _ => Err(StatusWord::IncorrectP1P2),
         }
     }
 }
-
-/// The algorithm identifier `00`, an older name for three-key 3DES.
-const LEGACY_TRIPLE_DES: u8 = 0x00;
 
 /// Runs `cmd`, writing its response data into `reply`.
 pub fn run<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,
     cmd: Command<'_>,
     reply: &mut Reply<'_>,
-) -> Result<(), Status> {
+) -> Result<(), StatusWord> {
     match cmd {
         Command::Select { aid } => select::select(aid, reply),
         Command::Verify { pin } => pin::verify(ctx, pin),
@@ -206,5 +203,23 @@ pub fn run<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
             puk_tries,
         } => management::set_pin_retries(ctx, pin_tries, puk_tries),
         Command::Reset => management::reset(ctx),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ukey_card_edge::Algorithm;
+
+    use crate::crypto::ecc::KeyAlgorithm;
+
+    #[test]
+    fn key_algorithms_carry_the_card_edge_numbers() {
+        for (key, edge) in [
+            (KeyAlgorithm::P256, Algorithm::P256),
+            (KeyAlgorithm::Sm2, Algorithm::Sm2),
+        ] {
+            assert_eq!(key.id(), edge.id());
+            assert_eq!(KeyAlgorithm::from_id(edge.id()), Some(key));
+        }
     }
 }

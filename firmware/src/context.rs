@@ -6,13 +6,13 @@
 
 use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 use rand_core::CryptoRng;
+use ukey_card_edge::{Slot, StatusWord};
 
-use crate::apdu::Status;
 use crate::card::{OpenError, Opened};
 use crate::crypto::pin::SALT_LEN;
 use crate::profile::Profile;
 use crate::state::{
-    DataObject, FACTORY_KEY, Factory, MAX_OBJECT, SECURITY_KEY, Security, Slot, SlotKey, Volatile,
+    DataObject, FACTORY_KEY, Factory, MAX_OBJECT, SECURITY_KEY, Security, SlotKey, Volatile,
 };
 use crate::store::{Contents, Store, StoreError};
 
@@ -55,12 +55,12 @@ const _: () = assert!(
     MAX_OBJECT <= Store::<crate::flash::RamFlash<{ crate::flash::PAGE_SIZE * 4 }>>::MAX_VALUE
 );
 
-impl From<StoreError> for Status {
+impl From<StoreError> for StatusWord {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Full | StoreError::TooBig => Status::NotEnoughMemory,
+            StoreError::Full | StoreError::TooBig => StatusWord::NotEnoughMemory,
             StoreError::Geometry | StoreError::Corrupted | StoreError::Flash => {
-                Status::MemoryFailure
+                StatusWord::MemoryFailure
             }
         }
     }
@@ -143,7 +143,7 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
             self.finish_wipe()?;
         }
         for slot in Slot::ALL {
-            self.keys[slot.index()] = match self.store.fetch(slot.store_key())? {
+            self.keys[slot.index()] = match self.store.fetch(SlotKey::store_key(slot))? {
                 Some(bytes) => Some(SlotKey::decode(bytes).map_err(|_| OpenError::Corrupted)?),
                 None => None,
             };
@@ -162,7 +162,7 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
     }
 
     /// Stores `security` in one write, then adopts it.
-    pub fn save_security(&mut self, security: Security) -> Result<(), Status> {
+    pub fn save_security(&mut self, security: Security) -> Result<(), StatusWord> {
         self.store.store(SECURITY_KEY, &security.encode())?;
         self.security = security;
         Ok(())
@@ -174,19 +174,20 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
     }
 
     /// Stores `key` in `slot` (replacing any key there), then adopts it.
-    pub fn save_key(&mut self, slot: Slot, key: SlotKey) -> Result<(), Status> {
-        self.store.store(slot.store_key(), key.encode().as_ref())?;
+    pub fn save_key(&mut self, slot: Slot, key: SlotKey) -> Result<(), StatusWord> {
+        self.store
+            .store(SlotKey::store_key(slot), key.encode().as_ref())?;
         self.keys[slot.index()] = Some(key);
         Ok(())
     }
 
     /// The stored value of `object`, if any.
-    pub fn object(&mut self, object: DataObject) -> Result<Option<&[u8]>, Status> {
+    pub fn object(&mut self, object: DataObject) -> Result<Option<&[u8]>, StatusWord> {
         Ok(self.store.fetch(object.store_key())?)
     }
 
     /// Replaces `object` with `value`; an empty value deletes the object.
-    pub fn save_object(&mut self, object: DataObject, value: &[u8]) -> Result<(), Status> {
+    pub fn save_object(&mut self, object: DataObject, value: &[u8]) -> Result<(), StatusWord> {
         if value.is_empty() {
             self.store.remove(object.store_key())?;
         } else {
@@ -196,7 +197,7 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
     }
 
     /// Total and free bytes of the store.
-    pub fn storage_usage(&mut self) -> Result<(u32, u32), Status> {
+    pub fn storage_usage(&mut self) -> Result<(u32, u32), StatusWord> {
         Ok(self.store.usage()?)
     }
 
@@ -208,7 +209,7 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
     /// RESET: one write restores the factory PIN, PUK and management key and marks every
     /// key and object for removal; the removal follows, and is finished at the next open if
     /// power is cut before it ends.
-    pub fn factory_reset(&mut self) -> Result<(), Status> {
+    pub fn factory_reset(&mut self) -> Result<(), StatusWord> {
         let salts = [self.salt(), self.salt()];
         let mut security = Security::factory(&self.factory.profile, salts);
         security.wipe_pending = true;

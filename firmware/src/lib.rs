@@ -23,7 +23,6 @@ pub mod flash;
 mod profile;
 mod state;
 mod store;
-mod tlv;
 
 pub use apdu::{MAX_COMMAND_DATA, MAX_RESPONSE_DATA};
 pub use card::{Card, OpenError, Opened, ProvisionError};

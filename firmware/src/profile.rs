@@ -3,58 +3,8 @@
 
 use heapless::Vec;
 
-/// Management key algorithms of the card edge (SP 800-73-4 part 1, table 5 numbering).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ManagementKeyAlgorithm {
-    /// Three-key 3DES (`03`), the PIV default.
-    TripleDes,
-    /// AES-128 (`08`).
-    Aes128,
-    /// AES-192 (`0A`).
-    Aes192,
-    /// AES-256 (`0C`).
-    Aes256,
-}
-
-impl ManagementKeyAlgorithm {
-    /// The algorithm's identifier as it travels in APDUs.
-    pub const fn id(self) -> u8 {
-        match self {
-            Self::TripleDes => 0x03,
-            Self::Aes128 => 0x08,
-            Self::Aes192 => 0x0A,
-            Self::Aes256 => 0x0C,
-        }
-    }
-
-    /// The algorithm with identifier `id`, if the card supports it.
-    pub const fn from_id(id: u8) -> Option<Self> {
-        match id {
-            0x03 => Some(Self::TripleDes),
-            0x08 => Some(Self::Aes128),
-            0x0A => Some(Self::Aes192),
-            0x0C => Some(Self::Aes256),
-            _ => None,
-        }
-    }
-
-    /// Key length in bytes.
-    pub const fn key_len(self) -> usize {
-        match self {
-            Self::TripleDes | Self::Aes192 => 24,
-            Self::Aes128 => 16,
-            Self::Aes256 => 32,
-        }
-    }
-
-    /// Cipher block length in bytes (the length of witnesses and challenges).
-    pub const fn block_len(self) -> usize {
-        match self {
-            Self::TripleDes => 8,
-            _ => 16,
-        }
-    }
-}
+/// The management key's ciphers, as the card edge numbers them.
+pub use ukey_card_edge::ManagementKeyAlgorithm;
 
 /// A management key (key reference 9B): its algorithm and its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,14 +6,15 @@
 //! - [`Security`] (`0x0002`): PIN, PUK, management key, and the "wipe pending" mark that makes
 //!   RESET atomic (set in the same write that restores the defaults, cleared once every key
 //!   and object record is gone; while set, no key or object is visible).
-//! - [`SlotKey`] (`0x0100 + slot`): one per key slot.
+//! - [`SlotKey`] (`0x0100 + slot index`, see [`SlotKey::store_key`]): one per key slot.
 //! - data objects (`0x0200 + index`, see [`DataObject`]): raw object bytes.
 
 use heapless::Vec;
+use ukey_card_edge::{KeyOrigin, ManagementKeyAlgorithm, ObjectId, PinPolicy, Slot, TouchPolicy};
 
 use crate::crypto::ecc::{KeyAlgorithm, POINT_LEN, SCALAR_LEN, Secret, SigningKey};
 use crate::crypto::pin::{self, HASH_LEN, PADDED_LEN, SALT_LEN};
-use crate::profile::{ManagementKey, ManagementKeyAlgorithm, Profile};
+use crate::profile::{ManagementKey, Profile};
 
 /// Largest data object (the value inside `53`): a certificate object of 3,300 bytes of DER
 /// with its `70`, `71` and `FE` wrappers fits.
@@ -304,130 +305,8 @@ impl Security {
     }
 }
 
-/// The four PIV key slots of the card edge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Slot {
-    /// 9A, PIV authentication.
-    Authentication,
-    /// 9C, digital signature.
-    Signature,
-    /// 9D, key management.
-    KeyManagement,
-    /// 9E, card authentication.
-    CardAuthentication,
-}
-
-impl Slot {
-    /// Every slot, in key-reference order.
-    pub const ALL: [Slot; 4] = [
-        Self::Authentication,
-        Self::Signature,
-        Self::KeyManagement,
-        Self::CardAuthentication,
-    ];
-
-    /// The slot with key reference `reference`.
-    pub fn from_reference(reference: u8) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.reference() == reference)
-    }
-
-    /// The key reference (`9A`, `9C`, `9D`, `9E`).
-    pub const fn reference(self) -> u8 {
-        match self {
-            Self::Authentication => 0x9A,
-            Self::Signature => 0x9C,
-            Self::KeyManagement => 0x9D,
-            Self::CardAuthentication => 0x9E,
-        }
-    }
-
-    /// Position in [`Slot::ALL`].
-    pub const fn index(self) -> usize {
-        match self {
-            Self::Authentication => 0,
-            Self::Signature => 1,
-            Self::KeyManagement => 2,
-            Self::CardAuthentication => 3,
-        }
-    }
-
-    /// The store key of the slot's key record.
-    pub const fn store_key(self) -> u16 {
-        0x0100 + self.index() as u16
-    }
-
-    /// The card edge's default PIN policy for the slot.
-    pub const fn default_pin_policy(self) -> PinPolicy {
-        match self {
-            Self::Authentication | Self::KeyManagement => PinPolicy::Once,
-            Self::Signature => PinPolicy::Always,
-            Self::CardAuthentication => PinPolicy::Never,
-        }
-    }
-}
-
-/// When a slot's key needs the PIN (the YubiKey encoding of tag `AA`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PinPolicy {
-    /// `01`: never.
-    Never,
-    /// `02`: once per session.
-    Once,
-    /// `03`: before every use.
-    Always,
-}
-
-impl PinPolicy {
-    /// The policy byte.
-    pub const fn id(self) -> u8 {
-        match self {
-            Self::Never => 1,
-            Self::Once => 2,
-            Self::Always => 3,
-        }
-    }
-
-    /// The policy with byte `id` (`00`, "default", is resolved by the caller).
-    pub const fn from_id(id: u8) -> Option<Self> {
-        match id {
-            1 => Some(Self::Never),
-            2 => Some(Self::Once),
-            3 => Some(Self::Always),
-            _ => None,
-        }
-    }
-}
-
 /// The only touch policy a token without a touch sensor can keep: `01`, never.
-pub const TOUCH_NEVER: u8 = 1;
-
-/// Where a key came from (GET METADATA tag `03`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Origin {
-    /// `01`: generated on the card.
-    Generated,
-    /// `02`: made elsewhere and loaded at personalisation.
-    Imported,
-}
-
-impl Origin {
-    /// The origin byte.
-    pub const fn id(self) -> u8 {
-        match self {
-            Self::Generated => 1,
-            Self::Imported => 2,
-        }
-    }
-
-    /// The origin with byte `id`.
-    pub const fn from_id(id: u8) -> Option<Self> {
-        match id {
-            1 => Some(Self::Generated),
-            2 => Some(Self::Imported),
-            _ => None,
-        }
-    }
-}
+pub const TOUCH_NEVER: u8 = TouchPolicy::Never.id();
 
 /// A slot's key pair, prepared for signing when it is made or read, and its policy.
 ///
@@ -439,7 +318,7 @@ pub struct SlotKey {
     /// When the PIN is needed.
     pub pin_policy: PinPolicy,
     /// Where the key came from.
-    pub origin: Origin,
+    pub origin: KeyOrigin,
     /// The private key with its public point. The scalar never leaves the card.
     key: SigningKey,
 }
@@ -449,8 +328,13 @@ impl SlotKey {
     /// Encoded length.
     pub const LEN: usize = 5 + SCALAR_LEN + POINT_LEN;
 
+    /// The store key of the record of `slot`'s key.
+    pub const fn store_key(slot: Slot) -> u16 {
+        0x0100 + slot.index() as u16
+    }
+
     /// A key already prepared, with its policy.
-    pub fn prepared(key: SigningKey, pin_policy: PinPolicy, origin: Origin) -> Self {
+    pub fn prepared(key: SigningKey, pin_policy: PinPolicy, origin: KeyOrigin) -> Self {
         Self {
             pin_policy,
             origin,
@@ -500,7 +384,7 @@ impl SlotKey {
         if r.byte()? != TOUCH_NEVER {
             return Err(Malformed);
         }
-        let origin = Origin::from_id(r.byte()?).ok_or(Malformed)?;
+        let origin = KeyOrigin::from_id(r.byte()?).ok_or(Malformed)?;
         let secret: Secret = zeroize::Zeroizing::new(r.array()?);
         let public = r.array()?;
         r.end()?;
@@ -547,22 +431,22 @@ impl DataObject {
     ];
 
     /// The object's tag as GET/PUT DATA name it in `5C`.
-    pub const fn tag(self) -> u32 {
+    pub const fn tag(self) -> ObjectId {
         match self {
-            Self::Chuid => 0x5FC102,
-            Self::Ccc => 0x5FC107,
-            Self::CertAuthentication => 0x5FC105,
-            Self::CertSignature => 0x5FC10A,
-            Self::CertKeyManagement => 0x5FC10B,
-            Self::CertCardAuthentication => 0x5FC101,
-            Self::PrintedInformation => 0x5FC109,
-            Self::KeyHistory => 0x5FC10C,
-            Self::Label => 0x5FFF02,
+            Self::Chuid => ObjectId::CHUID,
+            Self::Ccc => ObjectId::CCC,
+            Self::CertAuthentication => Slot::Authentication.certificate_object(),
+            Self::CertSignature => Slot::Signature.certificate_object(),
+            Self::CertKeyManagement => Slot::KeyManagement.certificate_object(),
+            Self::CertCardAuthentication => Slot::CardAuthentication.certificate_object(),
+            Self::PrintedInformation => ObjectId::PRINTED,
+            Self::KeyHistory => ObjectId::KEY_HISTORY,
+            Self::Label => ObjectId::LABEL,
         }
     }
 
     /// The object named by `tag`.
-    pub fn from_tag(tag: u32) -> Option<Self> {
+    pub fn from_tag(tag: ObjectId) -> Option<Self> {
         Self::ALL.into_iter().find(|o| o.tag() == tag)
     }
 
@@ -632,7 +516,7 @@ mod tests {
         let security = Security::factory(&profile, [[1; SALT_LEN], [2; SALT_LEN]]);
         assert_eq!(Security::decode(&security.encode()), Ok(security));
         let key = SigningKey::new(KeyAlgorithm::Sm2, &[3; SCALAR_LEN]).expect("valid scalar");
-        let key = SlotKey::prepared(key, PinPolicy::Always, Origin::Imported);
+        let key = SlotKey::prepared(key, PinPolicy::Always, KeyOrigin::Imported);
         assert_eq!(SlotKey::decode(key.encode().as_ref()), Ok(key));
     }
 
@@ -640,7 +524,7 @@ mod tests {
     fn invalid_stored_scalars_are_refused() {
         let record = |secret: u8| {
             let key = SigningKey::new(KeyAlgorithm::P256, &[secret; SCALAR_LEN]).expect("valid");
-            SlotKey::prepared(key, PinPolicy::Once, Origin::Generated).encode()
+            SlotKey::prepared(key, PinPolicy::Once, KeyOrigin::Generated).encode()
         };
         let public_at = SlotKey::LEN - POINT_LEN;
         let mut zero = record(5);

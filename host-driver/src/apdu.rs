@@ -1,25 +1,21 @@
 //! Command APDUs: encoding, command chaining for long data and collecting `61 xx` parts with
 //! GET RESPONSE (card-edge.md, "Link"; ISO 7816-4 sections 5.1 and 5.3.3).
 
+use ukey_card_edge::{CLA_CHAINING, Instruction, StatusWord};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::status::StatusWord;
 use crate::transport::Link;
 
 /// The most data one short APDU carries.
 const CHUNK: usize = 255;
-/// CLA bit announcing that more of the command follows.
-const CLA_CHAIN: u8 = 0x10;
-/// INS of GET RESPONSE.
-const INS_GET_RESPONSE: u8 = 0xC0;
 /// The most response data accepted from one command, in case a token keeps saying `61 xx`.
 const MAX_RESPONSE: usize = 64 * 1024;
 
 /// A command to the token. Its data is wiped from memory when it is dropped, since it may
 /// hold a PIN or a key.
 pub(crate) struct Apdu {
-    ins: u8,
+    ins: Instruction,
     p1: u8,
     p2: u8,
     data: Zeroizing<Vec<u8>>,
@@ -35,7 +31,7 @@ pub(crate) struct Response {
 
 impl Apdu {
     /// A command with class `00`, no data and no Le.
-    pub(crate) fn new(ins: u8, p1: u8, p2: u8) -> Self {
+    pub(crate) fn new(ins: Instruction, p1: u8, p2: u8) -> Self {
         Self {
             ins,
             p1,
@@ -59,9 +55,9 @@ impl Apdu {
 
     /// One short APDU; `chunk` is part of the data, `last` says whether more follows.
     fn encode(&self, chunk: &[u8], last: bool) -> Zeroizing<Vec<u8>> {
-        let cla = if last { 0x00 } else { CLA_CHAIN };
+        let cla = if last { 0x00 } else { CLA_CHAINING };
         let mut out = Zeroizing::new(Vec::with_capacity(chunk.len() + 6));
-        out.extend_from_slice(&[cla, self.ins, self.p1, self.p2]);
+        out.extend_from_slice(&[cla, self.ins.byte(), self.p1, self.p2]);
         if !chunk.is_empty() {
             out.push(chunk.len() as u8);
             out.extend_from_slice(chunk);
@@ -94,7 +90,8 @@ impl Apdu {
             if response.data.len() > MAX_RESPONSE {
                 return Err(Error::response("the response does not end"));
             }
-            let more = exchange(link, &[0x00, INS_GET_RESPONSE, 0x00, 0x00, len])?;
+            let get_response = Instruction::GetResponse.byte();
+            let more = exchange(link, &[0x00, get_response, 0x00, 0x00, len])?;
             response.data.extend_from_slice(&more.data);
             response.sw = more.sw;
         }
@@ -147,7 +144,7 @@ mod tests {
     #[test]
     fn short_command_with_le() {
         let r = run(
-            &Apdu::new(0xFD, 0, 0).expect_data(),
+            &Apdu::new(Instruction::GetVersion, 0, 0).expect_data(),
             vec![(hex("00FD000000"), hex("050700 9000"))],
         );
         assert_eq!(r.sw, StatusWord::Success);
@@ -164,7 +161,7 @@ mod tests {
         let mut third = hex("00DB3FFF 5A");
         third.extend_from_slice(&data[510..]);
         let r = run(
-            &Apdu::new(0xDB, 0x3F, 0xFF).data(data.clone()),
+            &Apdu::new(Instruction::PutData, 0x3F, 0xFF).data(data.clone()),
             vec![
                 (first, hex("9000")),
                 (second, hex("9000")),
@@ -180,7 +177,7 @@ mod tests {
         let mut first = hex("10DB3FFF FF");
         first.extend_from_slice(&data[..255]);
         let r = run(
-            &Apdu::new(0xDB, 0x3F, 0xFF).data(data),
+            &Apdu::new(Instruction::PutData, 0x3F, 0xFF).data(data),
             vec![(first, hex("6982"))],
         );
         assert_eq!(r.sw, StatusWord::SecurityStatusNotSatisfied);
@@ -193,7 +190,7 @@ mod tests {
         let mut part2 = vec![0x22; 256];
         part2.extend(hex("6104"));
         let r = run(
-            &Apdu::new(0xCB, 0x3F, 0xFF)
+            &Apdu::new(Instruction::GetData, 0x3F, 0xFF)
                 .data(hex("5C035FC105"))
                 .expect_data(),
             vec![
@@ -210,7 +207,7 @@ mod tests {
     #[test]
     fn status_words_become_errors() {
         let r = run(
-            &Apdu::new(0x20, 0x00, 0x80),
+            &Apdu::new(Instruction::Verify, 0x00, 0x80),
             vec![(hex("00200080"), hex("63C2"))],
         );
         assert!(matches!(r.ok("VERIFY"), Err(Error::WrongPin { tries: 2 })));
@@ -220,7 +217,7 @@ mod tests {
     fn a_response_without_status_word_is_an_error() {
         let (mut script, _log) = Script::new(&[("00FD000000", "90")]);
         let mut session = script.begin().unwrap();
-        let err = Apdu::new(0xFD, 0, 0)
+        let err = Apdu::new(Instruction::GetVersion, 0, 0)
             .expect_data()
             .transmit(session.link.as_mut());
         assert!(matches!(err, Err(Error::BadResponse { .. })));

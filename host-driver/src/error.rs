@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::status::StatusWord;
+use ukey_card_edge::StatusWord;
 
 /// What went wrong, said so that the person holding the token can act on it.
 #[derive(Debug)]

@@ -14,7 +14,6 @@ mod error;
 mod keys;
 mod piv;
 mod readers;
-mod status;
 mod tlv;
 mod token;
 mod transport;

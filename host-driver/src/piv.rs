@@ -1,10 +1,13 @@
-//! The names and numbers of the PIV card edge (card-edge.md): slots, algorithms, policies,
-//! data objects, and the secrets a user gives (PIN, PUK, management key).
+//! The PIV card edge (card-edge.md) in the host's words: slots, algorithms, policies and
+//! data objects with their names for users, and the secrets a user gives (PIN, PUK,
+//! management key). Their numbers are `ukey-card-edge`'s.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::Serialize;
+use ukey_card_edge as edge;
+pub use ukey_card_edge::ObjectId;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -34,22 +37,12 @@ impl Slot {
 
     /// The key reference (P2 of GENERATE and GENERAL AUTHENTICATE).
     pub fn key_ref(self) -> u8 {
-        match self {
-            Slot::Authentication => 0x9A,
-            Slot::Signature => 0x9C,
-            Slot::KeyManagement => 0x9D,
-            Slot::CardAuthentication => 0x9E,
-        }
+        edge::Slot::from(self).reference()
     }
 
     /// The data object that holds this slot's certificate.
     pub fn certificate_object(self) -> ObjectId {
-        match self {
-            Slot::Authentication => ObjectId::CERT_9A,
-            Slot::Signature => ObjectId::CERT_9C,
-            Slot::KeyManagement => ObjectId::CERT_9D,
-            Slot::CardAuthentication => ObjectId::CERT_9E,
-        }
+        edge::Slot::from(self).certificate_object()
     }
 
     /// What the slot is for, in words.
@@ -59,6 +52,17 @@ impl Slot {
             Slot::Signature => "digital signature",
             Slot::KeyManagement => "key management",
             Slot::CardAuthentication => "card authentication",
+        }
+    }
+}
+
+impl From<Slot> for edge::Slot {
+    fn from(slot: Slot) -> Self {
+        match slot {
+            Slot::Authentication => Self::Authentication,
+            Slot::Signature => Self::Signature,
+            Slot::KeyManagement => Self::KeyManagement,
+            Slot::CardAuthentication => Self::CardAuthentication,
         }
     }
 }
@@ -104,18 +108,29 @@ pub enum Algorithm {
 impl Algorithm {
     /// The PIV algorithm number.
     pub fn id(self) -> u8 {
-        match self {
-            Algorithm::P256 => 0x11,
-            Algorithm::Sm2 => 0x54,
-        }
+        edge::Algorithm::from(self).id()
     }
 
     /// The algorithm with PIV number `id`, if the token's algorithms include it.
     pub fn from_id(id: u8) -> Option<Self> {
-        match id {
-            0x11 => Some(Algorithm::P256),
-            0x54 => Some(Algorithm::Sm2),
-            _ => None,
+        edge::Algorithm::from_id(id).map(Self::from)
+    }
+}
+
+impl From<Algorithm> for edge::Algorithm {
+    fn from(algorithm: Algorithm) -> Self {
+        match algorithm {
+            Algorithm::P256 => Self::P256,
+            Algorithm::Sm2 => Self::Sm2,
+        }
+    }
+}
+
+impl From<edge::Algorithm> for Algorithm {
+    fn from(algorithm: edge::Algorithm) -> Self {
+        match algorithm {
+            edge::Algorithm::P256 => Self::P256,
+            edge::Algorithm::Sm2 => Self::Sm2,
         }
     }
 }
@@ -161,19 +176,19 @@ pub enum PinPolicy {
 impl PinPolicy {
     fn code(self) -> u8 {
         match self {
-            PinPolicy::Default => 0,
-            PinPolicy::Never => 1,
-            PinPolicy::Once => 2,
-            PinPolicy::Always => 3,
+            PinPolicy::Default => edge::POLICY_DEFAULT,
+            PinPolicy::Never => edge::PinPolicy::Never.id(),
+            PinPolicy::Once => edge::PinPolicy::Once.id(),
+            PinPolicy::Always => edge::PinPolicy::Always.id(),
         }
     }
 
     fn from_code(code: u8) -> Self {
-        match code {
-            1 => PinPolicy::Never,
-            2 => PinPolicy::Once,
-            3 => PinPolicy::Always,
-            _ => PinPolicy::Default,
+        match edge::PinPolicy::from_id(code) {
+            Some(edge::PinPolicy::Never) => PinPolicy::Never,
+            Some(edge::PinPolicy::Once) => PinPolicy::Once,
+            Some(edge::PinPolicy::Always) => PinPolicy::Always,
+            None => PinPolicy::Default,
         }
     }
 }
@@ -196,19 +211,19 @@ pub enum TouchPolicy {
 impl TouchPolicy {
     fn code(self) -> u8 {
         match self {
-            TouchPolicy::Default => 0,
-            TouchPolicy::Never => 1,
-            TouchPolicy::Always => 2,
-            TouchPolicy::Cached => 3,
+            TouchPolicy::Default => edge::POLICY_DEFAULT,
+            TouchPolicy::Never => edge::TouchPolicy::Never.id(),
+            TouchPolicy::Always => edge::TouchPolicy::Always.id(),
+            TouchPolicy::Cached => edge::TouchPolicy::Cached.id(),
         }
     }
 
     fn from_code(code: u8) -> Self {
-        match code {
-            1 => TouchPolicy::Never,
-            2 => TouchPolicy::Always,
-            3 => TouchPolicy::Cached,
-            _ => TouchPolicy::Default,
+        match edge::TouchPolicy::from_id(code) {
+            Some(edge::TouchPolicy::Never) => TouchPolicy::Never,
+            Some(edge::TouchPolicy::Always) => TouchPolicy::Always,
+            Some(edge::TouchPolicy::Cached) => TouchPolicy::Cached,
+            None => TouchPolicy::Default,
         }
     }
 }
@@ -256,10 +271,9 @@ pub enum KeyOrigin {
 
 impl KeyOrigin {
     pub(crate) fn from_code(code: u8) -> Option<Self> {
-        match code {
-            1 => Some(KeyOrigin::Generated),
-            2 => Some(KeyOrigin::Imported),
-            _ => None,
+        match edge::KeyOrigin::from_id(code)? {
+            edge::KeyOrigin::Generated => Some(KeyOrigin::Generated),
+            edge::KeyOrigin::Imported => Some(KeyOrigin::Imported),
         }
     }
 }
@@ -270,42 +284,6 @@ impl fmt::Display for KeyOrigin {
             KeyOrigin::Generated => "generated on the token",
             KeyOrigin::Imported => "imported",
         })
-    }
-}
-
-/// A PIV data object tag.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ObjectId(pub u32);
-
-impl ObjectId {
-    /// Card Holder Unique Identifier.
-    pub const CHUID: ObjectId = ObjectId(0x5FC102);
-    /// Card Capability Container.
-    pub const CCC: ObjectId = ObjectId(0x5FC107);
-    /// Certificate of slot 9A.
-    pub const CERT_9A: ObjectId = ObjectId(0x5FC105);
-    /// Certificate of slot 9C.
-    pub const CERT_9C: ObjectId = ObjectId(0x5FC10A);
-    /// Certificate of slot 9D.
-    pub const CERT_9D: ObjectId = ObjectId(0x5FC10B);
-    /// Certificate of slot 9E.
-    pub const CERT_9E: ObjectId = ObjectId(0x5FC101);
-    /// Printed information (reading it needs the PIN).
-    pub const PRINTED: ObjectId = ObjectId(0x5FC109);
-    /// Discovery object.
-    pub const DISCOVERY: ObjectId = ObjectId(0x7E);
-    /// Key history.
-    pub const KEY_HISTORY: ObjectId = ObjectId(0x5FC10C);
-    /// Vendor object: device information (read-only).
-    pub const DEVICE_INFO: ObjectId = ObjectId(0x5FFF01);
-    /// Vendor object: the label, UTF-8, at most 32 bytes.
-    pub const LABEL: ObjectId = ObjectId(0x5FFF02);
-
-    /// The tag's bytes without leading zeros.
-    pub(crate) fn bytes(self) -> Vec<u8> {
-        let all = self.0.to_be_bytes();
-        let skip = all.iter().take(3).take_while(|&&b| b == 0).count();
-        all[skip..].to_vec()
     }
 }
 
@@ -370,39 +348,43 @@ pub enum ManagementAlgorithm {
 impl ManagementAlgorithm {
     /// The PIV algorithm number.
     pub fn id(self) -> u8 {
-        match self {
-            ManagementAlgorithm::TripleDes => 0x03,
-            ManagementAlgorithm::Aes128 => 0x08,
-            ManagementAlgorithm::Aes192 => 0x0A,
-            ManagementAlgorithm::Aes256 => 0x0C,
-        }
+        edge::ManagementKeyAlgorithm::from(self).id()
     }
 
     /// The algorithm with PIV number `id`.
     pub fn from_id(id: u8) -> Option<Self> {
-        match id {
-            0x03 => Some(ManagementAlgorithm::TripleDes),
-            0x08 => Some(ManagementAlgorithm::Aes128),
-            0x0A => Some(ManagementAlgorithm::Aes192),
-            0x0C => Some(ManagementAlgorithm::Aes256),
-            _ => None,
-        }
+        edge::ManagementKeyAlgorithm::from_id(id).map(Self::from)
     }
 
     /// The key length in bytes.
     pub fn key_len(self) -> usize {
-        match self {
-            ManagementAlgorithm::TripleDes | ManagementAlgorithm::Aes192 => 24,
-            ManagementAlgorithm::Aes128 => 16,
-            ManagementAlgorithm::Aes256 => 32,
-        }
+        edge::ManagementKeyAlgorithm::from(self).key_len()
     }
 
     /// The cipher's block length, which is also the challenge length.
     pub fn block_len(self) -> usize {
-        match self {
-            ManagementAlgorithm::TripleDes => 8,
-            _ => 16,
+        edge::ManagementKeyAlgorithm::from(self).block_len()
+    }
+}
+
+impl From<ManagementAlgorithm> for edge::ManagementKeyAlgorithm {
+    fn from(algorithm: ManagementAlgorithm) -> Self {
+        match algorithm {
+            ManagementAlgorithm::TripleDes => Self::TripleDes,
+            ManagementAlgorithm::Aes128 => Self::Aes128,
+            ManagementAlgorithm::Aes192 => Self::Aes192,
+            ManagementAlgorithm::Aes256 => Self::Aes256,
+        }
+    }
+}
+
+impl From<edge::ManagementKeyAlgorithm> for ManagementAlgorithm {
+    fn from(algorithm: edge::ManagementKeyAlgorithm) -> Self {
+        match algorithm {
+            edge::ManagementKeyAlgorithm::TripleDes => Self::TripleDes,
+            edge::ManagementKeyAlgorithm::Aes128 => Self::Aes128,
+            edge::ManagementKeyAlgorithm::Aes192 => Self::Aes192,
+            edge::ManagementKeyAlgorithm::Aes256 => Self::Aes256,
         }
     }
 }

@@ -1,26 +1,16 @@
-//! BER-TLV as PIV uses it (ISO 7816-4 section 5.2): tags of one to three bytes, lengths in
-//! the short form or `81 xx` / `82 xx xx`.
+//! BER-TLV as PIV uses it, over `ukey-card-edge`'s codec: whole buffers parsed into a
+//! list, missing tags as errors, and values written into growing buffers.
+
+use ukey_card_edge::tlv::{self as codec, TlvError};
+pub(crate) use ukey_card_edge::tlv::{Tlv, tag_bytes};
 
 use crate::error::{Error, Result};
 
-/// One tag-length-value element borrowed from a buffer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Tlv<'a> {
-    /// The tag, its bytes read big-endian (`0x5FC105`, `0x7F49`, `0x53`).
-    pub(crate) tag: u32,
-    /// The value.
-    pub(crate) value: &'a [u8],
-}
-
 /// Reads every element at the top level of `input`.
-pub(crate) fn parse(mut input: &[u8]) -> Result<Vec<Tlv<'_>>> {
-    let mut out = Vec::new();
-    while !input.is_empty() {
-        let (tlv, rest) = parse_one(input)?;
-        out.push(tlv);
-        input = rest;
-    }
-    Ok(out)
+pub(crate) fn parse(input: &[u8]) -> Result<Vec<Tlv<'_>>> {
+    codec::iter(input)
+        .map(|tlv| tlv.map_err(malformed))
+        .collect()
 }
 
 /// The value of the first top-level element with `tag`.
@@ -36,58 +26,18 @@ pub(crate) fn require(input: &[u8], tag: u32) -> Result<&[u8]> {
     find(input, tag)?.ok_or_else(|| Error::response(format!("tag {tag:02X} is missing")))
 }
 
-fn parse_one(input: &[u8]) -> Result<(Tlv<'_>, &[u8])> {
-    let truncated = || Error::response("a TLV element is cut short");
-    let (&first, mut rest) = input.split_first().ok_or_else(truncated)?;
-    let mut tag = u32::from(first);
-    if first & 0x1F == 0x1F {
-        loop {
-            let (&next, after) = rest.split_first().ok_or_else(truncated)?;
-            if tag > 0xFFFF {
-                return Err(Error::response("a TLV tag is longer than three bytes"));
-            }
-            tag = (tag << 8) | u32::from(next);
-            rest = after;
-            if next & 0x80 == 0 {
-                break;
-            }
-        }
-    }
-    let (&len0, after) = rest.split_first().ok_or_else(truncated)?;
-    rest = after;
-    let len = match len0 {
-        0x00..=0x7F => usize::from(len0),
-        0x81 => {
-            let (&l, after) = rest.split_first().ok_or_else(truncated)?;
-            rest = after;
-            usize::from(l)
-        }
-        0x82 => {
-            let (bytes, after) = rest.split_at_checked(2).ok_or_else(truncated)?;
-            rest = after;
-            usize::from(u16::from_be_bytes([bytes[0], bytes[1]]))
-        }
-        _ => return Err(Error::response("a TLV length uses an unsupported form")),
-    };
-    let (value, rest) = rest.split_at_checked(len).ok_or_else(truncated)?;
-    Ok((Tlv { tag, value }, rest))
+fn malformed(error: TlvError) -> Error {
+    Error::response(match error {
+        TlvError::Truncated => "a TLV element is cut short",
+        TlvError::TagTooLong => "a TLV tag is longer than three bytes",
+        TlvError::LengthForm => "a TLV length uses an unsupported form",
+    })
 }
 
 /// Appends `tag`, the length of `value` and `value` to `out`.
 pub(crate) fn write(out: &mut Vec<u8>, tag: u32, value: &[u8]) {
-    let tag_bytes = tag.to_be_bytes();
-    let skip = tag_bytes.iter().take(3).take_while(|&&b| b == 0).count();
-    out.extend_from_slice(&tag_bytes[skip..]);
-    let len = value.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else if len <= 0xFF {
-        out.extend_from_slice(&[0x81, len as u8]);
-    } else {
-        let len = u16::try_from(len).unwrap_or(u16::MAX);
-        out.push(0x82);
-        out.extend_from_slice(&len.to_be_bytes());
-    }
+    let len = u16::try_from(value.len()).unwrap_or(u16::MAX);
+    out.extend_from_slice(&codec::header(tag, len));
     out.extend_from_slice(value);
 }
 

@@ -3,6 +3,10 @@
 //! with no other program's in between.
 
 use serde::Serialize;
+use ukey_card_edge::{
+    Instruction, MANAGEMENT_KEY_REFERENCE, PIN_REFERENCE, PIV_AID, PIV_RID_LEN, PUK_REFERENCE,
+    StatusWord,
+};
 use zeroize::Zeroizing;
 
 use crate::apdu::Apdu;
@@ -12,18 +16,8 @@ use crate::piv::{
     Algorithm, KeyOrigin, KeyPolicy, ManagementAlgorithm, ManagementKey, ObjectId, Pin, Slot,
     Version,
 };
-use crate::status::StatusWord;
 use crate::tlv;
 use crate::transport::{Link, Transport};
-
-/// The PIV application identifier in the short form yubico-piv-tool sends.
-const PIV_AID: [u8; 5] = [0xA0, 0x00, 0x00, 0x03, 0x08];
-/// Key reference of the PIN.
-const PIN_REF: u8 = 0x80;
-/// Key reference of the PUK.
-const PUK_REF: u8 = 0x81;
-/// Key reference of the management key.
-const MGMT_REF: u8 = 0x9B;
 
 /// What SELECT tells about the application.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -203,7 +197,7 @@ impl Token {
     /// Whether the PIN is verified, or the tries left (VERIFY without data; costs no try).
     pub fn pin_status(&mut self) -> Result<PinStatus> {
         self.session(|tx| {
-            let r = tx.send(&Apdu::new(0x20, 0x00, PIN_REF))?;
+            let r = tx.send(&Apdu::new(Instruction::Verify, 0x00, PIN_REFERENCE))?;
             match r.sw {
                 StatusWord::Success => Ok(PinStatus::Verified),
                 StatusWord::WrongPin { tries: 0 } | StatusWord::Blocked => Ok(PinStatus::Blocked),
@@ -221,7 +215,7 @@ impl Token {
     /// Forgets a verified PIN (VERIFY with P1 `FF`).
     pub fn forget_pin(&mut self) -> Result<()> {
         self.session(|tx| {
-            tx.send(&Apdu::new(0x20, 0xFF, PIN_REF))?
+            tx.send(&Apdu::new(Instruction::Verify, 0xFF, PIN_REFERENCE))?
                 .ok("VERIFY")
                 .map(drop)
         })
@@ -229,12 +223,12 @@ impl Token {
 
     /// Changes the PIN (CHANGE REFERENCE DATA 80).
     pub fn change_pin(&mut self, old: &Pin, new: &Pin) -> Result<()> {
-        self.session(|tx| tx.change_reference(PIN_REF, old, new))
+        self.session(|tx| tx.change_reference(PIN_REFERENCE, old, new))
     }
 
     /// Changes the PUK (CHANGE REFERENCE DATA 81).
     pub fn change_puk(&mut self, old: &Pin, new: &Pin) -> Result<()> {
-        self.session(|tx| tx.change_reference(PUK_REF, old, new))
+        self.session(|tx| tx.change_reference(PUK_REFERENCE, old, new))
     }
 
     /// Sets a new PIN with the PUK and so unblocks it (RESET RETRY COUNTER).
@@ -242,8 +236,10 @@ impl Token {
         self.session(|tx| {
             let mut data = Zeroizing::new(puk.padded().to_vec());
             data.extend_from_slice(new_pin.padded());
-            let r = tx.send(&Apdu::new(0x2C, 0x00, PIN_REF).data(data.to_vec()))?;
-            pin_result(r.sw, PUK_REF, "RESET RETRY COUNTER")
+            let r = tx.send(
+                &Apdu::new(Instruction::ResetRetryCounter, 0x00, PIN_REFERENCE).data(data.to_vec()),
+            )?;
+            pin_result(r.sw, PUK_REFERENCE, "RESET RETRY COUNTER")
         })
     }
 
@@ -263,11 +259,11 @@ impl Token {
             tx.authenticate(current)?;
             let mut data = Zeroizing::new(vec![
                 new.algorithm().id(),
-                MGMT_REF,
+                MANAGEMENT_KEY_REFERENCE,
                 new.bytes().len() as u8,
             ]);
             data.extend_from_slice(new.bytes());
-            tx.send(&Apdu::new(0xFF, 0xFF, 0xFF).data(data.to_vec()))?
+            tx.send(&Apdu::new(Instruction::SetManagementKey, 0xFF, 0xFF).data(data.to_vec()))?
                 .ok("SET MANAGEMENT KEY")
                 .map(drop)
         })
@@ -357,7 +353,7 @@ impl Token {
             let data = tlv::encode(0xAC, &template);
             let r = tx
                 .send(
-                    &Apdu::new(0x47, 0x00, slot.key_ref())
+                    &Apdu::new(Instruction::GenerateAsymmetricKeyPair, 0x00, slot.key_ref())
                         .data(data)
                         .expect_data(),
                 )?
@@ -420,12 +416,12 @@ impl Token {
 
     /// The PIN's retry counter and whether it is still the default.
     pub fn pin_metadata(&mut self) -> Result<RetryMetadata> {
-        self.session(|tx| tx.retry_metadata(PIN_REF))
+        self.session(|tx| tx.retry_metadata(PIN_REFERENCE))
     }
 
     /// The PUK's retry counter and whether it is still the default.
     pub fn puk_metadata(&mut self) -> Result<RetryMetadata> {
-        self.session(|tx| tx.retry_metadata(PUK_REF))
+        self.session(|tx| tx.retry_metadata(PUK_REFERENCE))
     }
 
     /// The management key's algorithm and whether it is still the default.
@@ -447,7 +443,7 @@ impl Token {
         self.session(|tx| {
             tx.authenticate(key)?;
             tx.verify_pin(pin)?;
-            tx.send(&Apdu::new(0xFA, pin_tries, puk_tries))?
+            tx.send(&Apdu::new(Instruction::SetPinRetries, pin_tries, puk_tries))?
                 .ok("SET PIN RETRIES")
                 .map(drop)
         })
@@ -457,7 +453,7 @@ impl Token {
     /// accepts this only when the PIN and the PUK are both blocked.
     pub fn reset(&mut self) -> Result<()> {
         self.session(|tx| {
-            let r = tx.send(&Apdu::new(0xFB, 0x00, 0x00))?;
+            let r = tx.send(&Apdu::new(Instruction::Reset, 0x00, 0x00))?;
             match r.sw {
                 StatusWord::Success => Ok(()),
                 StatusWord::ConditionsNotSatisfied | StatusWord::SecurityStatusNotSatisfied => Err(
@@ -472,7 +468,7 @@ impl Token {
 /// The error (or success) a status word means after VERIFY, CHANGE or RESET RETRY for
 /// reference `reference`.
 fn pin_result(sw: StatusWord, reference: u8, command: &'static str) -> Result<()> {
-    let puk = reference == PUK_REF;
+    let puk = reference == PUK_REFERENCE;
     match sw {
         StatusWord::Success => Ok(()),
         StatusWord::WrongPin { tries: 0 } | StatusWord::Blocked if puk => Err(Error::PukBlocked),
@@ -498,8 +494,8 @@ impl Tx<'_> {
 
     fn select(&mut self) -> Result<ApplicationInfo> {
         let r = self.send(
-            &Apdu::new(0xA4, 0x04, 0x00)
-                .data(PIV_AID.to_vec())
+            &Apdu::new(Instruction::Select, 0x04, 0x00)
+                .data(PIV_AID[..PIV_RID_LEN].to_vec())
                 .expect_data(),
         )?;
         match r.sw {
@@ -513,7 +509,7 @@ impl Tx<'_> {
 
     fn version(&mut self) -> Result<Version> {
         let r = self
-            .send(&Apdu::new(0xFD, 0, 0).expect_data())?
+            .send(&Apdu::new(Instruction::GetVersion, 0, 0).expect_data())?
             .ok("GET VERSION")?;
         match r.as_slice() {
             [major, minor, patch, ..] => Ok(Version {
@@ -527,7 +523,7 @@ impl Tx<'_> {
 
     fn serial(&mut self) -> Result<u32> {
         let r = self
-            .send(&Apdu::new(0xF8, 0, 0).expect_data())?
+            .send(&Apdu::new(Instruction::GetSerial, 0, 0).expect_data())?
             .ok("GET SERIAL")?;
         let bytes: [u8; 4] = r
             .as_slice()
@@ -537,21 +533,25 @@ impl Tx<'_> {
     }
 
     fn verify_pin(&mut self, pin: &Pin) -> Result<()> {
-        let r = self.send(&Apdu::new(0x20, 0x00, PIN_REF).data(pin.padded().to_vec()))?;
-        pin_result(r.sw, PIN_REF, "VERIFY")
+        let r = self.send(
+            &Apdu::new(Instruction::Verify, 0x00, PIN_REFERENCE).data(pin.padded().to_vec()),
+        )?;
+        pin_result(r.sw, PIN_REFERENCE, "VERIFY")
     }
 
     fn change_reference(&mut self, reference: u8, old: &Pin, new: &Pin) -> Result<()> {
         let mut data = Zeroizing::new(old.padded().to_vec());
         data.extend_from_slice(new.padded());
-        let r = self.send(&Apdu::new(0x24, 0x00, reference).data(data.to_vec()))?;
+        let r = self.send(
+            &Apdu::new(Instruction::ChangeReferenceData, 0x00, reference).data(data.to_vec()),
+        )?;
         pin_result(r.sw, reference, "CHANGE REFERENCE DATA")
     }
 
     fn get_data(&mut self, object: ObjectId) -> Result<Vec<u8>> {
         let r = self.send(
-            &Apdu::new(0xCB, 0x3F, 0xFF)
-                .data(tlv::encode(0x5C, &object.bytes()))
+            &Apdu::new(Instruction::GetData, 0x3F, 0xFF)
+                .data(tlv::encode(0x5C, &tlv::tag_bytes(object.0)))
                 .expect_data(),
         )?;
         match r.sw {
@@ -564,9 +564,9 @@ impl Tx<'_> {
     }
 
     fn put_data(&mut self, object: ObjectId, content: &[u8]) -> Result<()> {
-        let mut data = tlv::encode(0x5C, &object.bytes());
+        let mut data = tlv::encode(0x5C, &tlv::tag_bytes(object.0));
         tlv::write(&mut data, 0x53, content);
-        let r = self.send(&Apdu::new(0xDB, 0x3F, 0xFF).data(data))?;
+        let r = self.send(&Apdu::new(Instruction::PutData, 0x3F, 0xFF).data(data))?;
         match r.sw {
             StatusWord::Success => Ok(()),
             StatusWord::NotEnoughMemory => {
@@ -577,7 +577,7 @@ impl Tx<'_> {
     }
 
     fn metadata(&mut self, reference: u8) -> Result<Option<Vec<u8>>> {
-        let r = self.send(&Apdu::new(0xF7, 0x00, reference).expect_data())?;
+        let r = self.send(&Apdu::new(Instruction::GetMetadata, 0x00, reference).expect_data())?;
         match r.sw {
             StatusWord::Success => Ok(Some(r.data)),
             StatusWord::ReferenceNotFound => Ok(None),
@@ -626,9 +626,11 @@ impl Tx<'_> {
     }
 
     fn management_metadata(&mut self) -> Result<ManagementKeyMetadata> {
-        let data = self.metadata(MGMT_REF)?.ok_or_else(|| Error::NotFound {
-            what: "management key metadata".into(),
-        })?;
+        let data = self
+            .metadata(MANAGEMENT_KEY_REFERENCE)?
+            .ok_or_else(|| Error::NotFound {
+                what: "management key metadata".into(),
+            })?;
         let id = tlv::require(&data, 0x01)?
             .first()
             .copied()
@@ -649,9 +651,13 @@ impl Tx<'_> {
         let alg = key.algorithm();
         let n = alg.block_len();
         let r = self.send(
-            &Apdu::new(0x87, alg.id(), MGMT_REF)
-                .data(tlv::encode(0x7C, &[0x80, 0x00]))
-                .expect_data(),
+            &Apdu::new(
+                Instruction::GeneralAuthenticate,
+                alg.id(),
+                MANAGEMENT_KEY_REFERENCE,
+            )
+            .data(tlv::encode(0x7C, &[0x80, 0x00]))
+            .expect_data(),
         )?;
         let r = match r.sw {
             StatusWord::Success => r.data,
@@ -671,9 +677,13 @@ impl Tx<'_> {
         let mut inner = tlv::encode(0x80, &witness);
         tlv::write(&mut inner, 0x81, &challenge);
         let r = self.send(
-            &Apdu::new(0x87, alg.id(), MGMT_REF)
-                .data(tlv::encode(0x7C, &inner))
-                .expect_data(),
+            &Apdu::new(
+                Instruction::GeneralAuthenticate,
+                alg.id(),
+                MANAGEMENT_KEY_REFERENCE,
+            )
+            .data(tlv::encode(0x7C, &inner))
+            .expect_data(),
         )?;
         let r = match r.sw {
             StatusWord::Success => r.data,
@@ -714,9 +724,13 @@ impl Tx<'_> {
         let mut inner = vec![0x82, 0x00];
         tlv::write(&mut inner, 0x81, digest);
         let r = self.send(
-            &Apdu::new(0x87, algorithm.id(), slot.key_ref())
-                .data(tlv::encode(0x7C, &inner))
-                .expect_data(),
+            &Apdu::new(
+                Instruction::GeneralAuthenticate,
+                algorithm.id(),
+                slot.key_ref(),
+            )
+            .data(tlv::encode(0x7C, &inner))
+            .expect_data(),
         )?;
         match r.sw {
             StatusWord::Success => Ok(tlv::require(tlv::require(&r.data, 0x7C)?, 0x82)?.to_vec()),

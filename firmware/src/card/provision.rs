@@ -7,12 +7,12 @@
 
 use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 use rand_core::CryptoRng;
+use ukey_card_edge::{KeyOrigin, ObjectId, POLICY_DEFAULT, PinPolicy, Slot, StatusWord};
 
 use super::Card;
-use crate::apdu::Status;
 use crate::command::data;
 use crate::crypto::ecc::{KeyAlgorithm, POINT_LEN, SCALAR_LEN, SigningKey};
-use crate::state::{Origin, PinPolicy, Slot, SlotKey};
+use crate::state::SlotKey;
 
 /// Why personalisation refused a key or an object; the token is unchanged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,11 +53,11 @@ impl core::fmt::Display for ProvisionError {
 #[cfg(feature = "std")]
 impl std::error::Error for ProvisionError {}
 
-impl From<Status> for ProvisionError {
-    fn from(status: Status) -> Self {
+impl From<StatusWord> for ProvisionError {
+    fn from(status: StatusWord) -> Self {
         match status {
-            Status::NotEnoughMemory => Self::Full,
-            Status::MemoryFailure => Self::Flash,
+            StatusWord::NotEnoughMemory => Self::Full,
+            StatusWord::MemoryFailure => Self::Flash,
             _ => Self::Object,
         }
     }
@@ -79,13 +79,16 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Card<F, R> {
         let slot = Slot::from_reference(slot).ok_or(ProvisionError::Slot)?;
         let algorithm = KeyAlgorithm::from_id(algorithm).ok_or(ProvisionError::Algorithm)?;
         let pin_policy = match pin_policy {
-            0 => slot.default_pin_policy(),
+            POLICY_DEFAULT => slot.default_pin_policy(),
             id => PinPolicy::from_id(id).ok_or(ProvisionError::PinPolicy)?,
         };
         let secret: &[u8; SCALAR_LEN] = secret.try_into().map_err(|_| ProvisionError::Key)?;
         let key = SigningKey::new(algorithm, secret).map_err(|_| ProvisionError::Key)?;
         let public = key.public_key();
-        ctx.save_key(slot, SlotKey::prepared(key, pin_policy, Origin::Imported))?;
+        ctx.save_key(
+            slot,
+            SlotKey::prepared(key, pin_policy, KeyOrigin::Imported),
+        )?;
         Ok(public)
     }
 
@@ -97,6 +100,6 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Card<F, R> {
         if value.is_empty() {
             return Err(ProvisionError::Object);
         }
-        Ok(data::store(ctx, tag, value)?)
+        Ok(data::store(ctx, ObjectId(tag), value)?)
     }
 }

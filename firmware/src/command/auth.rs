@@ -13,14 +13,13 @@ use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 use heapless::Vec;
 use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
+use ukey_card_edge::{MANAGEMENT_KEY_REFERENCE, ManagementKeyAlgorithm, StatusWord, tlv};
 
-use super::MANAGEMENT_REFERENCE;
-use crate::apdu::{Reply, Status};
+use crate::apdu::Reply;
 use crate::context::Context;
 use crate::crypto::cipher::{self, MAX_BLOCK_LEN};
-use crate::profile::{ManagementKey, ManagementKeyAlgorithm};
+use crate::profile::ManagementKey;
 use crate::state::{PendingAuth, PendingKind};
-use crate::tlv;
 
 /// The items of a `7C` template that the exchanges use.
 #[derive(Default)]
@@ -30,19 +29,19 @@ struct Template<'a> {
     response: Option<&'a [u8]>,
 }
 
-fn parse_template(data: &[u8]) -> Result<Template<'_>, Status> {
-    let inner = tlv::only(data, 0x7C).ok_or(Status::IncorrectData)?;
+fn parse_template(data: &[u8]) -> Result<Template<'_>, StatusWord> {
+    let inner = tlv::only(data, 0x7C).ok_or(StatusWord::IncorrectData)?;
     let mut t = Template::default();
     for item in tlv::iter(inner) {
-        let item = item.map_err(|()| Status::IncorrectData)?;
+        let item = item.map_err(|_| StatusWord::IncorrectData)?;
         let field = match item.tag {
             0x80 => &mut t.witness,
             0x81 => &mut t.challenge,
             0x82 => &mut t.response,
-            _ => return Err(Status::IncorrectData),
+            _ => return Err(StatusWord::IncorrectData),
         };
         if field.replace(item.value).is_some() {
-            return Err(Status::IncorrectData);
+            return Err(StatusWord::IncorrectData);
         }
     }
     Ok(t)
@@ -54,10 +53,10 @@ pub fn authenticate<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     algorithm: ManagementKeyAlgorithm,
     data: &[u8],
     reply: &mut Reply<'_>,
-) -> Result<(), Status> {
+) -> Result<(), StatusWord> {
     let key = ctx.security().management_key.clone();
     if key.algorithm != algorithm {
-        return Err(Status::WrongP1P2);
+        return Err(StatusWord::IncorrectP1P2);
     }
     let t = parse_template(data)?;
     let pending = ctx.volatile.pending_auth.take();
@@ -80,11 +79,11 @@ pub fn authenticate<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
                 Ok(())
             } else {
                 expected.fill(0);
-                Err(Status::SecurityStatusNotSatisfied)
+                Err(StatusWord::SecurityStatusNotSatisfied)
             }
         }
         (None, Some(challenge), Some([])) => encrypt_challenge(&key, challenge, reply),
-        _ => Err(Status::IncorrectData),
+        _ => Err(StatusWord::IncorrectData),
     }
 }
 
@@ -94,16 +93,16 @@ fn begin<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     key: &ManagementKey,
     kind: PendingKind,
     reply: &mut Reply<'_>,
-) -> Result<(), Status> {
+) -> Result<(), StatusWord> {
     let mut block = [0u8; MAX_BLOCK_LEN];
     let block = &mut block[..key.algorithm.block_len()];
     ctx.rng.fill_bytes(block);
-    let value = Vec::from_slice(block).map_err(|_| Status::IncorrectData)?;
+    let value = Vec::from_slice(block).map_err(|_| StatusWord::IncorrectData)?;
     ctx.volatile.pending_auth = Some(PendingAuth { kind, value });
     let tag = match kind {
         PendingKind::Witness => {
             if !cipher::encrypt(key, block) {
-                return Err(Status::IncorrectData);
+                return Err(StatusWord::IncorrectData);
             }
             0x80
         }
@@ -114,10 +113,14 @@ fn begin<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
 }
 
 /// Checks that `answer` is the pending value of the expected kind.
-fn expect(pending: Option<PendingAuth>, kind: PendingKind, answer: &[u8]) -> Result<(), Status> {
+fn expect(
+    pending: Option<PendingAuth>,
+    kind: PendingKind,
+    answer: &[u8],
+) -> Result<(), StatusWord> {
     match pending {
         Some(p) if p.kind == kind && bool::from(p.value.as_slice().ct_eq(answer)) => Ok(()),
-        _ => Err(Status::SecurityStatusNotSatisfied),
+        _ => Err(StatusWord::SecurityStatusNotSatisfied),
     }
 }
 
@@ -125,16 +128,16 @@ fn expect(pending: Option<PendingAuth>, kind: PendingKind, answer: &[u8]) -> Res
 fn expected_response(
     pending: Option<PendingAuth>,
     key: &ManagementKey,
-) -> Result<Vec<u8, 16>, Status> {
+) -> Result<Vec<u8, 16>, StatusWord> {
     let Some(PendingAuth {
         kind: PendingKind::Challenge,
         mut value,
     }) = pending
     else {
-        return Err(Status::SecurityStatusNotSatisfied);
+        return Err(StatusWord::SecurityStatusNotSatisfied);
     };
     if !cipher::encrypt(key, &mut value) {
-        return Err(Status::IncorrectData);
+        return Err(StatusWord::IncorrectData);
     }
     Ok(value)
 }
@@ -144,14 +147,14 @@ fn encrypt_challenge(
     key: &ManagementKey,
     challenge: &[u8],
     reply: &mut Reply<'_>,
-) -> Result<(), Status> {
+) -> Result<(), StatusWord> {
     let mut block = [0u8; MAX_BLOCK_LEN];
     let block = block
         .get_mut(..challenge.len())
-        .ok_or(Status::IncorrectData)?;
+        .ok_or(StatusWord::IncorrectData)?;
     block.copy_from_slice(challenge);
     if !cipher::encrypt(key, block) {
-        return Err(Status::IncorrectData);
+        return Err(StatusWord::IncorrectData);
     }
     reply.header(0x7C, 2 + block.len())?;
     reply.tlv(0x82, block)
@@ -161,18 +164,18 @@ fn encrypt_challenge(
 pub fn set_management_key<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,
     data: &[u8],
-) -> Result<(), Status> {
+) -> Result<(), StatusWord> {
     if !ctx.volatile.management_authenticated {
-        return Err(Status::SecurityStatusNotSatisfied);
+        return Err(StatusWord::SecurityStatusNotSatisfied);
     }
-    let [alg, MANAGEMENT_REFERENCE, len, key @ ..] = data else {
-        return Err(Status::IncorrectData);
+    let [alg, MANAGEMENT_KEY_REFERENCE, len, key @ ..] = data else {
+        return Err(StatusWord::IncorrectData);
     };
-    let algorithm = ManagementKeyAlgorithm::from_id(*alg).ok_or(Status::IncorrectData)?;
+    let algorithm = ManagementKeyAlgorithm::from_id(*alg).ok_or(StatusWord::IncorrectData)?;
     if usize::from(*len) != key.len() {
-        return Err(Status::IncorrectData);
+        return Err(StatusWord::IncorrectData);
     }
-    let key = ManagementKey::new(algorithm, key).ok_or(Status::IncorrectData)?;
+    let key = ManagementKey::new(algorithm, key).ok_or(StatusWord::IncorrectData)?;
     let mut security = ctx.security().clone();
     security.management_key_is_default = key == ctx.factory.profile.management_key;
     security.management_key = key;

@@ -3,16 +3,11 @@
 
 use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 use rand_core::CryptoRng;
+use ukey_card_edge::{ObjectId, StatusWord, tlv};
 
-use crate::apdu::{MAX_COMMAND_DATA, Reply, Status};
+use crate::apdu::{MAX_COMMAND_DATA, Reply};
 use crate::context::Context;
 use crate::state::{DataObject, MAX_OBJECT};
-use crate::tlv;
-
-/// The discovery object's tag; it is answered as its own template, not inside `53`.
-const DISCOVERY: u32 = 0x7E;
-/// The vendor device-information object; computed, never written.
-const DEVICE_INFO: u32 = 0x5FFF01;
 
 /// Discovery (SP 800-73-4 part 1, 3.3.2): the PIV AID, and a PIN usage policy of `40 00`
 /// (the PIV application PIN only; no global PIN, no pairing code).
@@ -33,13 +28,14 @@ const MODEL: &[u8] = b"ukey PIV token";
 const FIRMWARE_VERSION: &[u8] = env!("CARGO_PKG_VERSION").as_bytes();
 
 /// Reads the `5C` tag list of GET/PUT DATA: exactly one tag of one to three bytes.
-fn requested_tag(tag_list: &[u8]) -> Result<u32, Status> {
-    match tag_list {
-        [t] => Ok(u32::from(*t)),
-        [a, b] => Ok(u32::from_be_bytes([0, 0, *a, *b])),
-        [a, b, c] => Ok(u32::from_be_bytes([0, *a, *b, *c])),
-        _ => Err(Status::IncorrectData),
-    }
+fn requested_tag(tag_list: &[u8]) -> Result<ObjectId, StatusWord> {
+    let tag = match tag_list {
+        [t] => u32::from(*t),
+        [a, b] => u32::from_be_bytes([0, 0, *a, *b]),
+        [a, b, c] => u32::from_be_bytes([0, *a, *b, *c]),
+        _ => return Err(StatusWord::IncorrectData),
+    };
+    Ok(ObjectId(tag))
 }
 
 /// GET DATA: answers `53 { value }` of the object named in `5C`.
@@ -47,21 +43,21 @@ pub fn get<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,
     data: &[u8],
     reply: &mut Reply<'_>,
-) -> Result<(), Status> {
-    let tag = requested_tag(tlv::only(data, 0x5C).ok_or(Status::IncorrectData)?)?;
+) -> Result<(), StatusWord> {
+    let tag = requested_tag(tlv::only(data, 0x5C).ok_or(StatusWord::IncorrectData)?)?;
     match tag {
-        DISCOVERY => return reply.tlv(DISCOVERY, &DISCOVERY_VALUE),
-        DEVICE_INFO => return device_info(ctx, reply),
+        ObjectId::DISCOVERY => return reply.tlv(ObjectId::DISCOVERY.0, &DISCOVERY_VALUE),
+        ObjectId::DEVICE_INFO => return device_info(ctx, reply),
         _ => {}
     }
-    let object = DataObject::from_tag(tag).ok_or(Status::NotFound)?;
+    let object = DataObject::from_tag(tag).ok_or(StatusWord::NotFound)?;
     if object == DataObject::PrintedInformation && !ctx.volatile.pin_verified {
-        return Err(Status::SecurityStatusNotSatisfied);
+        return Err(StatusWord::SecurityStatusNotSatisfied);
     }
     if object == DataObject::Label {
         let label = label(ctx)?;
         return if label.is_empty() {
-            Err(Status::NotFound)
+            Err(StatusWord::NotFound)
         } else {
             reply.tlv(0x53, &label)
         };
@@ -71,7 +67,7 @@ pub fn get<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     }
     match object {
         DataObject::Chuid => default_chuid(ctx.factory.profile.serial, reply),
-        _ => Err(Status::NotFound),
+        _ => Err(StatusWord::NotFound),
     }
 }
 
@@ -80,16 +76,16 @@ pub fn get<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
 pub fn put<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,
     data: &[u8],
-) -> Result<(), Status> {
+) -> Result<(), StatusWord> {
     if !ctx.volatile.management_authenticated {
-        return Err(Status::SecurityStatusNotSatisfied);
+        return Err(StatusWord::SecurityStatusNotSatisfied);
     }
-    let (tag_list, rest) = tlv::take(data).ok_or(Status::IncorrectData)?;
+    let (tag_list, rest) = tlv::take(data).map_err(|_| StatusWord::IncorrectData)?;
     if tag_list.tag != 0x5C {
-        return Err(Status::IncorrectData);
+        return Err(StatusWord::IncorrectData);
     }
     let tag = requested_tag(tag_list.value)?;
-    let value = tlv::only(rest, 0x53).ok_or(Status::IncorrectData)?;
+    let value = tlv::only(rest, 0x53).ok_or(StatusWord::IncorrectData)?;
     store(ctx, tag, value)
 }
 
@@ -97,25 +93,25 @@ pub fn put<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
 /// of what may be written; the caller has checked who may write.
 pub fn store<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,
-    tag: u32,
+    tag: ObjectId,
     value: &[u8],
-) -> Result<(), Status> {
-    if tag == DISCOVERY || tag == DEVICE_INFO {
-        return Err(Status::FunctionNotSupported);
+) -> Result<(), StatusWord> {
+    if tag == ObjectId::DISCOVERY || tag == ObjectId::DEVICE_INFO {
+        return Err(StatusWord::FunctionNotSupported);
     }
-    let object = DataObject::from_tag(tag).ok_or(Status::NotFound)?;
+    let object = DataObject::from_tag(tag).ok_or(StatusWord::NotFound)?;
     if value.len() > MAX_OBJECT {
-        return Err(Status::NotEnoughMemory);
+        return Err(StatusWord::NotEnoughMemory);
     }
     if object == DataObject::Label && (value.len() > 32 || core::str::from_utf8(value).is_err()) {
-        return Err(Status::IncorrectData);
+        return Err(StatusWord::IncorrectData);
     }
     ctx.save_object(object, value)
 }
 
 /// The CHUID a token has until one is written: the non-federal FASC-N, a GUID made from
 /// the serial, an expiry date, and an empty issuer signature.
-fn default_chuid(serial: u32, reply: &mut Reply<'_>) -> Result<(), Status> {
+fn default_chuid(serial: u32, reply: &mut Reply<'_>) -> Result<(), StatusWord> {
     let mut guid = [0u8; 16];
     guid[..4].copy_from_slice(b"ukey");
     guid[12..].copy_from_slice(&serial.to_be_bytes());
@@ -133,7 +129,7 @@ fn default_chuid(serial: u32, reply: &mut Reply<'_>) -> Result<(), Status> {
 fn device_info<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,
     reply: &mut Reply<'_>,
-) -> Result<(), Status> {
+) -> Result<(), StatusWord> {
     let (total, free) = ctx.storage_usage()?;
     let mut serial_text = [0u8; 10];
     let serial_text = decimal(ctx.factory.profile.serial, &mut serial_text);
@@ -162,9 +158,9 @@ fn device_info<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
 /// The holder's label: the one written with PUT DATA, else the factory one (maybe empty).
 fn label<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,
-) -> Result<heapless::Vec<u8, 32>, Status> {
+) -> Result<heapless::Vec<u8, 32>, StatusWord> {
     match ctx.object(DataObject::Label)? {
-        Some(stored) => heapless::Vec::from_slice(stored).map_err(|_| Status::IncorrectData),
+        Some(stored) => heapless::Vec::from_slice(stored).map_err(|_| StatusWord::IncorrectData),
         None => Ok(ctx.factory.profile.label.clone()),
     }
 }

@@ -3,16 +3,15 @@
 
 use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 use rand_core::CryptoRng;
+use ukey_card_edge::{
+    KeyOrigin, MANAGEMENT_KEY_REFERENCE, PIN_REFERENCE, POLICY_DEFAULT, PUK_REFERENCE, PinPolicy,
+    Slot, StatusWord, tlv,
+};
 
-use super::{MANAGEMENT_REFERENCE, PIN_REFERENCE, PUK_REFERENCE};
-use crate::apdu::{Reply, Status};
+use crate::apdu::Reply;
 use crate::context::Context;
 use crate::crypto::ecc::{self, KeyAlgorithm, MAX_SIGNATURE_LEN, SigningKey};
-use crate::state::{Origin, PinPolicy, Slot, SlotKey, TOUCH_NEVER};
-use crate::tlv;
-
-/// The policy bytes GENERATE accepts: `00` (the slot's default) or a policy.
-const POLICY_DEFAULT: u8 = 0;
+use crate::state::{SlotKey, TOUCH_NEVER};
 
 /// GENERATE: a fresh key pair in `slot`, replacing any key there; answers the public point.
 pub fn generate<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
@@ -20,29 +19,34 @@ pub fn generate<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     slot: Slot,
     data: &[u8],
     reply: &mut Reply<'_>,
-) -> Result<(), Status> {
+) -> Result<(), StatusWord> {
     if !ctx.volatile.management_authenticated {
-        return Err(Status::SecurityStatusNotSatisfied);
+        return Err(StatusWord::SecurityStatusNotSatisfied);
     }
-    let template = tlv::only(data, 0xAC).ok_or(Status::IncorrectData)?;
+    let template = tlv::only(data, 0xAC).ok_or(StatusWord::IncorrectData)?;
     let (mut algorithm, mut pin_policy) = (None, slot.default_pin_policy());
     for item in tlv::iter(template) {
-        let item = item.map_err(|()| Status::IncorrectData)?;
+        let item = item.map_err(|_| StatusWord::IncorrectData)?;
         match (item.tag, item.value) {
             (0x80, &[id]) => {
-                algorithm = Some(KeyAlgorithm::from_id(id).ok_or(Status::IncorrectData)?)
+                algorithm = Some(KeyAlgorithm::from_id(id).ok_or(StatusWord::IncorrectData)?)
             }
             (0xAA, &[POLICY_DEFAULT]) => pin_policy = slot.default_pin_policy(),
-            (0xAA, &[id]) => pin_policy = PinPolicy::from_id(id).ok_or(Status::IncorrectData)?,
+            (0xAA, &[id]) => {
+                pin_policy = PinPolicy::from_id(id).ok_or(StatusWord::IncorrectData)?
+            }
             (0xAB, &[POLICY_DEFAULT | TOUCH_NEVER]) => {}
-            _ => return Err(Status::IncorrectData),
+            _ => return Err(StatusWord::IncorrectData),
         }
     }
-    let algorithm = algorithm.ok_or(Status::IncorrectData)?;
+    let algorithm = algorithm.ok_or(StatusWord::IncorrectData)?;
     let (secret, public) = ecc::generate(algorithm, &mut ctx.rng);
-    let key =
-        SigningKey::from_stored(algorithm, &secret, &public).map_err(|_| Status::IncorrectData)?;
-    ctx.save_key(slot, SlotKey::prepared(key, pin_policy, Origin::Generated))?;
+    let key = SigningKey::from_stored(algorithm, &secret, &public)
+        .map_err(|_| StatusWord::IncorrectData)?;
+    ctx.save_key(
+        slot,
+        SlotKey::prepared(key, pin_policy, KeyOrigin::Generated),
+    )?;
     reply.header(0x7F49, 2 + public.len())?;
     reply.tlv(0x86, &public)
 }
@@ -54,23 +58,23 @@ pub fn sign<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     slot: Slot,
     data: &[u8],
     reply: &mut Reply<'_>,
-) -> Result<(), Status> {
-    let template = tlv::only(data, 0x7C).ok_or(Status::IncorrectData)?;
+) -> Result<(), StatusWord> {
+    let template = tlv::only(data, 0x7C).ok_or(StatusWord::IncorrectData)?;
     let (mut digest, mut asks_response) = (None, false);
     for item in tlv::iter(template) {
-        let item = item.map_err(|()| Status::IncorrectData)?;
+        let item = item.map_err(|_| StatusWord::IncorrectData)?;
         match (item.tag, item.value) {
             (0x81, value) => digest = Some(value),
             (0x82, []) => asks_response = true,
-            _ => return Err(Status::IncorrectData),
+            _ => return Err(StatusWord::IncorrectData),
         }
     }
     let (Some(digest), true) = (digest, asks_response) else {
-        return Err(Status::IncorrectData);
+        return Err(StatusWord::IncorrectData);
     };
-    let key = ctx.key(slot).ok_or(Status::ReferencedDataNotFound)?;
+    let key = ctx.key(slot).ok_or(StatusWord::ReferenceNotFound)?;
     if key.algorithm() != algorithm {
-        return Err(Status::IncorrectData);
+        return Err(StatusWord::IncorrectData);
     }
     let pin_ok = match key.pin_policy {
         PinPolicy::Never => true,
@@ -78,14 +82,14 @@ pub fn sign<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
         PinPolicy::Always => ctx.volatile.pin_fresh,
     };
     if !pin_ok {
-        return Err(Status::SecurityStatusNotSatisfied);
+        return Err(StatusWord::SecurityStatusNotSatisfied);
     }
     // A copy (wiped on drop) frees `ctx` for the RNG.
     let (signer, policy) = (key.signer().clone(), key.pin_policy);
     let mut signature = [0u8; MAX_SIGNATURE_LEN];
     let len = signer
         .sign(digest, &mut ctx.rng, &mut signature)
-        .map_err(|_| Status::IncorrectData)?;
+        .map_err(|_| StatusWord::IncorrectData)?;
     if policy == PinPolicy::Always {
         ctx.volatile.pin_fresh = false;
     }
@@ -98,7 +102,7 @@ pub fn metadata<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,
     reference: u8,
     reply: &mut Reply<'_>,
-) -> Result<(), Status> {
+) -> Result<(), StatusWord> {
     let security = ctx.security();
     match reference {
         PIN_REFERENCE | PUK_REFERENCE => {
@@ -111,14 +115,14 @@ pub fn metadata<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
             reply.tlv(0x05, &[u8::from(state.is_default)])?;
             reply.tlv(0x06, &[state.tries_max, state.tries_left])
         }
-        MANAGEMENT_REFERENCE => {
+        MANAGEMENT_KEY_REFERENCE => {
             reply.tlv(0x01, &[security.management_key.algorithm.id()])?;
             reply.tlv(0x02, &[POLICY_DEFAULT, TOUCH_NEVER])?;
             reply.tlv(0x05, &[u8::from(security.management_key_is_default)])
         }
         _ => {
-            let slot = Slot::from_reference(reference).ok_or(Status::ReferencedDataNotFound)?;
-            let key = ctx.key(slot).ok_or(Status::ReferencedDataNotFound)?;
+            let slot = Slot::from_reference(reference).ok_or(StatusWord::ReferenceNotFound)?;
+            let key = ctx.key(slot).ok_or(StatusWord::ReferenceNotFound)?;
             reply.tlv(0x01, &[key.algorithm().id()])?;
             reply.tlv(0x02, &[key.pin_policy.id(), TOUCH_NEVER])?;
             reply.tlv(0x03, &[key.origin.id()])?;

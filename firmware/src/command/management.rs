@@ -3,8 +3,9 @@
 
 use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 use rand_core::CryptoRng;
+use ukey_card_edge::StatusWord;
 
-use crate::apdu::{Reply, Status};
+use crate::apdu::Reply;
 use crate::context::Context;
 use crate::crypto::pin;
 use crate::state::{PinState, Volatile};
@@ -14,7 +15,7 @@ use crate::state::{PinState, Volatile};
 const CARD_EDGE_VERSION: [u8; 3] = [5, 4, 0];
 
 /// GET VERSION.
-pub fn version(reply: &mut Reply<'_>) -> Result<(), Status> {
+pub fn version(reply: &mut Reply<'_>) -> Result<(), StatusWord> {
     reply.push(&CARD_EDGE_VERSION)
 }
 
@@ -22,7 +23,7 @@ pub fn version(reply: &mut Reply<'_>) -> Result<(), Status> {
 pub fn serial<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,
     reply: &mut Reply<'_>,
-) -> Result<(), Status> {
+) -> Result<(), StatusWord> {
     reply.push(&ctx.factory.profile.serial.to_be_bytes())
 }
 
@@ -32,12 +33,12 @@ pub fn set_pin_retries<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,
     pin_tries: u8,
     puk_tries: u8,
-) -> Result<(), Status> {
+) -> Result<(), StatusWord> {
     if !ctx.volatile.management_authenticated || !ctx.volatile.pin_verified {
-        return Err(Status::SecurityStatusNotSatisfied);
+        return Err(StatusWord::SecurityStatusNotSatisfied);
     }
     if !(1..=15).contains(&pin_tries) || !(1..=15).contains(&puk_tries) {
-        return Err(Status::WrongP1P2);
+        return Err(StatusWord::IncorrectP1P2);
     }
     let (pin_salt, puk_salt) = (ctx.salt(), ctx.salt());
     let profile = &ctx.factory.profile;
@@ -52,10 +53,10 @@ pub fn set_pin_retries<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
 /// RESET: back to the factory state, only once PIN and PUK are both blocked.
 pub fn reset<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,
-) -> Result<(), Status> {
+) -> Result<(), StatusWord> {
     let security = ctx.security();
     if !security.pin.is_blocked() || !security.puk.is_blocked() {
-        return Err(Status::ConditionsNotSatisfied);
+        return Err(StatusWord::ConditionsNotSatisfied);
     }
     ctx.volatile = Volatile::default();
     ctx.factory_reset()

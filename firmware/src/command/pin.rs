@@ -5,9 +5,9 @@
 
 use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 use rand_core::CryptoRng;
+use ukey_card_edge::StatusWord;
 
 use super::SecretRef;
-use crate::apdu::Status;
 use crate::context::Context;
 use crate::crypto::pin::{self, PADDED_LEN};
 use crate::state::{PinState, Security};
@@ -26,17 +26,17 @@ fn check_and_apply<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     which: SecretRef,
     candidate: &[u8],
     on_match: impl FnOnce(&mut Security),
-) -> Result<(), Status> {
+) -> Result<(), StatusWord> {
     let mut security = ctx.security().clone();
     let state = state_mut(&mut security, which);
     if state.is_blocked() {
-        return Err(Status::Blocked);
+        return Err(StatusWord::Blocked);
     }
     state.tries_left -= 1;
     let (salt, hash, left) = (state.salt, state.hash, state.tries_left);
     ctx.save_security(security.clone())?;
     if !pin::matches(&salt, &hash, candidate) {
-        return Err(Status::WrongSecret(left));
+        return Err(StatusWord::WrongPin { tries: left });
     }
     let state = state_mut(&mut security, which);
     state.tries_left = state.tries_max;
@@ -48,17 +48,19 @@ fn check_and_apply<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
 pub fn verify<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,
     candidate: &[u8],
-) -> Result<(), Status> {
+) -> Result<(), StatusWord> {
     if candidate.is_empty() {
         let pin = &ctx.security().pin;
         return match (ctx.volatile.pin_verified, pin.is_blocked()) {
             (true, _) => Ok(()),
-            (false, true) => Err(Status::Blocked),
-            (false, false) => Err(Status::WrongSecret(pin.tries_left)),
+            (false, true) => Err(StatusWord::Blocked),
+            (false, false) => Err(StatusWord::WrongPin {
+                tries: pin.tries_left,
+            }),
         };
     }
     if !pin::is_well_formed(candidate) {
-        return Err(Status::IncorrectData);
+        return Err(StatusWord::IncorrectData);
     }
     ctx.volatile.forget_pin();
     check_and_apply(ctx, SecretRef::Pin, candidate, |_| {})?;
@@ -69,19 +71,19 @@ pub fn verify<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
 /// VERIFY with P1 `FF`: the PIN is no longer verified.
 pub fn forget<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,
-) -> Result<(), Status> {
+) -> Result<(), StatusWord> {
     ctx.volatile.forget_pin();
     Ok(())
 }
 
 /// Splits `old ‖ new` (8 + 8 bytes) and checks both are well-formed.
-fn split_pair(data: &[u8]) -> Result<(&[u8], [u8; PADDED_LEN]), Status> {
+fn split_pair(data: &[u8]) -> Result<(&[u8], [u8; PADDED_LEN]), StatusWord> {
     let (first, second) = data
         .split_at_checked(PADDED_LEN)
-        .ok_or(Status::IncorrectData)?;
-    let second: [u8; PADDED_LEN] = second.try_into().map_err(|_| Status::IncorrectData)?;
+        .ok_or(StatusWord::IncorrectData)?;
+    let second: [u8; PADDED_LEN] = second.try_into().map_err(|_| StatusWord::IncorrectData)?;
     if !pin::is_well_formed(first) || !pin::is_well_formed(&second) {
-        return Err(Status::IncorrectData);
+        return Err(StatusWord::IncorrectData);
     }
     Ok((first, second))
 }
@@ -91,7 +93,7 @@ pub fn change<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,
     which: SecretRef,
     data: &[u8],
-) -> Result<(), Status> {
+) -> Result<(), StatusWord> {
     let (old, new) = split_pair(data)?;
     let salt = ctx.salt();
     check_and_apply(ctx, which, old, |security| {
@@ -108,7 +110,7 @@ pub fn change<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
 pub fn unblock<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,
     data: &[u8],
-) -> Result<(), Status> {
+) -> Result<(), StatusWord> {
     let (puk, new_pin) = split_pair(data)?;
     ctx.volatile.forget_pin();
     let salt = ctx.salt();
