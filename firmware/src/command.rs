@@ -205,21 +205,3 @@ pub fn run<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
         Command::Reset => management::reset(ctx),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use ukey_card_edge::Algorithm;
-
-    use crate::crypto::ecc::KeyAlgorithm;
-
-    #[test]
-    fn key_algorithms_carry_the_card_edge_numbers() {
-        for (key, edge) in [
-            (KeyAlgorithm::P256, Algorithm::P256),
-            (KeyAlgorithm::Sm2, Algorithm::Sm2),
-        ] {
-            assert_eq!(key.id(), edge.id());
-            assert_eq!(KeyAlgorithm::from_id(edge.id()), Some(key));
-        }
-    }
-}

@@ -31,33 +31,8 @@ pub const POINT_LEN: usize = 65;
 /// Longest DER signature: `30 44 02 20 r 02 20 s` with a sign byte on each of `r` and `s`.
 pub const MAX_SIGNATURE_LEN: usize = 72;
 
-/// The key algorithms the card generates and signs with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KeyAlgorithm {
-    /// ECDSA over NIST P-256.
-    P256,
-    /// SM2 digital signature.
-    Sm2,
-}
-
-impl KeyAlgorithm {
-    /// The algorithm identifier in APDUs.
-    pub const fn id(self) -> u8 {
-        match self {
-            Self::P256 => 0x11,
-            Self::Sm2 => 0x54,
-        }
-    }
-
-    /// The algorithm with identifier `id`.
-    pub const fn from_id(id: u8) -> Option<Self> {
-        match id {
-            0x11 => Some(Self::P256),
-            0x54 => Some(Self::Sm2),
-            _ => None,
-        }
-    }
-}
+/// The key algorithms the card generates and signs with, by their card-edge numbers.
+pub use ukey_card_edge::Algorithm as KeyAlgorithm;
 
 /// A private scalar, wiped from RAM when dropped.
 pub type Secret = Zeroizing<[u8; SCALAR_LEN]>;
