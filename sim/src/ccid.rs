@@ -19,6 +19,8 @@ mod device;
 mod host;
 mod lsusb;
 mod stack;
+#[cfg(test)]
+mod tests;
 
 use std::panic::{self, AssertUnwindSafe};
 use std::time::Duration;
