@@ -4,7 +4,7 @@
 //! ```text
 //! CcidLink ──► Host ──packets──► SimBus ◄── UsbDevice + Ccid
 //!                                                       │ interchange
-//!                                         applet task ◄─┘ (Card::process)
+//!                              applet (Card::process) ◄─┘
 //! ```
 //!
 //! The host enumerates the device, reads and checks its descriptors, then sends
