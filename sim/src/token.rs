@@ -72,7 +72,7 @@ impl Default for TokenOptions {
 
 enum Inner {
     Direct(Box<DirectLink<SimCard>>),
-    Ccid(CcidLink<SimCard>),
+    Ccid(Box<CcidLink<SimCard>>),
     Qemu(Box<QemuLink>),
 }
 
@@ -94,13 +94,13 @@ impl Token {
         })?;
         let inner = match options.link {
             LinkKind::Direct => Inner::Direct(Box::new(DirectLink::new(open_card(options)?))),
-            LinkKind::Ccid => Inner::Ccid(CcidLink::start(
+            LinkKind::Ccid => Inner::Ccid(Box::new(CcidLink::start(
                 open_card(options)?,
                 CcidOptions {
                     serial_number: options.profile.serial.to_string(),
                     time_extension: options.time_extension,
                 },
-            )?),
+            )?)),
             LinkKind::Qemu if !options.fixtures.is_empty() => {
                 return Err(Error::Profile(
                     "profile fixtures (preloaded keys and objects) need the direct or ccid \
@@ -145,7 +145,7 @@ impl Token {
     fn link(&mut self) -> &mut dyn Link {
         match &mut self.inner {
             Inner::Direct(link) => link.as_mut(),
-            Inner::Ccid(link) => link,
+            Inner::Ccid(link) => link.as_mut(),
             Inner::Qemu(link) => link.as_mut(),
         }
     }

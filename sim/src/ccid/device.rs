@@ -1,7 +1,12 @@
 //! The device side of the cable: `usb-device` with `usbd-ccid` on the simulated bus, and the
-//! applet in a task of its own behind usbd-ccid's interchange, as on a board.
+//! applet behind usbd-ccid's interchange, as on a board.
+//!
+//! The applet runs on the thread that drives the device, whenever the device's main loop
+//! finds a command in the interchange. The device's timer runs on the applet's own clock:
+//! the time extensions that fell due while the applet worked go out, in order, before its
+//! answer. The host, waiting on the same thread, reads the packets a device would have sent
+//! with its timer firing during the work, in the same order.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use interchange::Responder;
@@ -10,7 +15,6 @@ use usbd_ccid::{Ccid, Status};
 
 use super::bus::SimBus;
 use crate::applet::Applet;
-use crate::error::{Error, Result};
 
 /// The largest APDU or response the interchange carries. usbd-ccid itself takes commands of
 /// up to 3,062 bytes (dwMaxCCIDMsgLen 3,072 less the header).
@@ -22,69 +26,34 @@ pub(crate) type Message = heapless::Vec<u8, MESSAGE_SIZE>;
 /// "No precise diagnosis": the answer when a response does not fit the interchange.
 const SW_NO_PRECISE_DIAGNOSIS: [u8; 2] = [0x6F, 0x00];
 
-/// What the USB task asks of the applet task.
-pub(crate) enum Job {
-    /// A power event: forget the security state.
-    Reset,
-    /// Answer the request waiting in the interchange.
-    Process,
-}
-
-/// The applet task: waits for jobs, answers through the interchange, reports each job done.
-pub(crate) fn applet_task<A: Applet>(
-    applet: &mut A,
-    mut responder: Responder<'_, Message, Message>,
-    jobs: &Receiver<Job>,
-    done: &Sender<()>,
-) {
-    for job in jobs {
-        match job {
-            Job::Reset => applet.reset(),
-            Job::Process => {
-                if let Some(request) = responder.take_request() {
-                    let answer = applet.process(&request);
-                    let mut response = Message::new();
-                    if response.extend_from_slice(answer).is_err() {
-                        response.clear();
-                        let _ = response.extend_from_slice(&SW_NO_PRECISE_DIAGNOSIS);
-                    }
-                    let _ = responder.respond(response);
-                }
-            }
-        }
-        if done.send(()).is_err() {
-            return;
-        }
-    }
-}
-
-/// The USB task of the device: what a board's main loop does with usb-device and usbd-ccid.
+/// The device: what a board's main loop does with usb-device, usbd-ccid and the applet.
 pub(crate) struct Device<'a> {
     usb: UsbDevice<'a, SimBus>,
     ccid: Ccid<'a, 'a, SimBus, MESSAGE_SIZE>,
-    jobs: Sender<Job>,
-    done: Receiver<()>,
-    /// While the applet works: when the next time extension is due.
-    extension_due: Option<Instant>,
+    responder: Responder<'a, Message, Message>,
     time_extension: Duration,
+    /// The applet's answer, held back while time extensions are still to go out.
+    answer: Option<Message>,
+    /// Time extensions that fell due while the applet worked and are not sent yet.
+    extensions_due: u64,
 }
 
 impl<'a> Device<'a> {
-    /// The device task over its USB stack, talking to the applet task.
+    /// The device over its USB stack, answering through `responder`; it sends a time
+    /// extension for every `time_extension` the applet works on a command.
     pub(crate) fn new(
         usb: UsbDevice<'a, SimBus>,
         ccid: Ccid<'a, 'a, SimBus, MESSAGE_SIZE>,
-        jobs: Sender<Job>,
-        done: Receiver<()>,
+        responder: Responder<'a, Message, Message>,
         time_extension: Duration,
     ) -> Self {
         Self {
             usb,
             ccid,
-            jobs,
-            done,
-            extension_due: None,
+            responder,
             time_extension,
+            answer: None,
+            extensions_due: 0,
         }
     }
 
@@ -93,42 +62,42 @@ impl<'a> Device<'a> {
         self.usb.poll(&mut [&mut self.ccid]);
     }
 
-    /// One turn of the main loop while the host waits for an IN packet: hands a new command
-    /// to the applet, or waits for its answer until the next time extension is due and
-    /// sends either. Returns false when the device has nothing under way.
-    pub(crate) fn work(&mut self) -> Result<bool> {
+    /// One turn of the main loop while the host waits for an IN packet: runs the applet on
+    /// a new command, sends a time extension that fell due while it worked, or hands its
+    /// answer to usbd-ccid. Returns false when the device has nothing under way.
+    pub(crate) fn work(&mut self, applet: &mut dyn Applet) -> bool {
         if let Status::ReceivedData(_) = self.ccid.did_start_processing() {
-            self.jobs.send(Job::Process).map_err(|_| applet_gone())?;
-            self.extension_due = Some(Instant::now() + self.time_extension);
-            return Ok(true);
+            self.process(applet);
+        } else if self.extensions_due > 0 {
+            self.extensions_due -= 1;
+            self.ccid.send_wait_extension();
+        } else if let Some(answer) = self.answer.take() {
+            let _ = self.responder.respond(answer);
+            self.ccid.check_for_app_response();
+        } else {
+            return false;
         }
-        let Some(due) = self.extension_due else {
-            return Ok(false);
+        true
+    }
+
+    /// The applet task's turn: answers the request waiting in the interchange, and counts
+    /// the time extensions its work took.
+    fn process(&mut self, applet: &mut dyn Applet) {
+        let Some(request) = self.responder.take_request() else {
+            return;
         };
-        match self
-            .done
-            .recv_timeout(due.saturating_duration_since(Instant::now()))
-        {
-            Ok(()) => {
-                self.extension_due = None;
-                self.ccid.check_for_app_response();
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                self.ccid.send_wait_extension();
-                self.extension_due = Some(due + self.time_extension);
-            }
-            Err(RecvTimeoutError::Disconnected) => return Err(applet_gone()),
+        let started = Instant::now();
+        let mut answer = Message::new();
+        if answer.extend_from_slice(applet.process(&request)).is_err() {
+            answer.clear();
+            let _ = answer.extend_from_slice(&SW_NO_PRECISE_DIAGNOSIS);
         }
-        Ok(true)
+        let periods = started
+            .elapsed()
+            .as_nanos()
+            .checked_div(self.time_extension.as_nanos())
+            .unwrap_or(0);
+        self.extensions_due = u64::try_from(periods).unwrap_or(u64::MAX);
+        self.answer = Some(answer);
     }
-
-    /// A power event reached the card: the applet forgets its security state.
-    pub(crate) fn reset_applet(&mut self) -> Result<()> {
-        self.jobs.send(Job::Reset).map_err(|_| applet_gone())?;
-        self.done.recv().map_err(|_| applet_gone())
-    }
-}
-
-fn applet_gone() -> Error {
-    Error::Ccid("the applet task stopped (it panicked)".into())
 }

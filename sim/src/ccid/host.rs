@@ -6,6 +6,7 @@ use usb_device::endpoint::EndpointAddress;
 use super::bus::{SharedWire, lock};
 use super::descriptor::{CONFIGURATION, CcidInterface, DEVICE, Descriptors, STRING};
 use super::device::Device;
+use crate::applet::Applet;
 use crate::error::{Error, Result};
 
 /// Standard requests (USB 2.0, table 9-4).
@@ -46,8 +47,8 @@ struct Reply {
     data: Vec<u8>,
 }
 
-/// The host: it owns the device (the cable and the device's main loop are simulated in the
-/// same thread, run whenever the host waits for the device).
+/// The host: it owns the device (the cable, the device's main loop and the applet run on the
+/// host's thread, whenever the host waits for the device).
 pub(crate) struct Host<'a> {
     wire: SharedWire,
     device: Device<'a>,
@@ -129,9 +130,9 @@ impl<'a> Host<'a> {
     }
 
     /// PC_to_RDR_IccPowerOn with automatic voltage: returns the ATR.
-    pub(crate) fn power_on(&mut self) -> Result<Vec<u8>> {
-        self.device.reset_applet()?;
-        let reply = self.exchange(PC_TO_RDR_ICC_POWER_ON, &[], 0)?;
+    pub(crate) fn power_on(&mut self, applet: &mut dyn Applet) -> Result<Vec<u8>> {
+        applet.reset();
+        let reply = self.exchange(applet, PC_TO_RDR_ICC_POWER_ON, &[], 0)?;
         expect_kind(&reply, RDR_TO_PC_DATA_BLOCK, "IccPowerOn")?;
         if reply.data.is_empty() {
             return Err(ccid("IccPowerOn returned no ATR"));
@@ -140,25 +141,26 @@ impl<'a> Host<'a> {
     }
 
     /// PC_to_RDR_IccPowerOff.
-    pub(crate) fn power_off(&mut self) -> Result<()> {
-        let reply = self.exchange(PC_TO_RDR_ICC_POWER_OFF, &[], 0)?;
+    pub(crate) fn power_off(&mut self, applet: &mut dyn Applet) -> Result<()> {
+        let reply = self.exchange(applet, PC_TO_RDR_ICC_POWER_OFF, &[], 0)?;
         expect_kind(&reply, RDR_TO_PC_SLOT_STATUS, "IccPowerOff")?;
-        self.device.reset_applet()
+        applet.reset();
+        Ok(())
     }
 
     /// PC_to_RDR_GetSlotStatus, as libccid polls for presence.
-    pub(crate) fn slot_status(&mut self) -> Result<()> {
-        let reply = self.exchange(PC_TO_RDR_GET_SLOT_STATUS, &[], 0)?;
+    pub(crate) fn slot_status(&mut self, applet: &mut dyn Applet) -> Result<()> {
+        let reply = self.exchange(applet, PC_TO_RDR_GET_SLOT_STATUS, &[], 0)?;
         expect_kind(&reply, RDR_TO_PC_SLOT_STATUS, "GetSlotStatus")
     }
 
     /// Sends an APDU with PC_to_RDR_XfrBlock at APDU level, chained when it exceeds
     /// dwMaxCCIDMsgLen, and collects a chained response (CCID 6.1.4).
-    pub(crate) fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>> {
+    pub(crate) fn transmit(&mut self, applet: &mut dyn Applet, apdu: &[u8]) -> Result<Vec<u8>> {
         let interface = self.interface()?;
         let room = interface.max_message - HEADER_LEN;
         let mut reply = if apdu.len() <= room {
-            self.exchange(PC_TO_RDR_XFR_BLOCK, apdu, CHAIN_BEGINS_AND_ENDS)?
+            self.exchange(applet, PC_TO_RDR_XFR_BLOCK, apdu, CHAIN_BEGINS_AND_ENDS)?
         } else {
             let chunks: Vec<&[u8]> = apdu.chunks(room).collect();
             let last = chunks.len() - 1;
@@ -169,7 +171,7 @@ impl<'a> Host<'a> {
                     i if i == last => CHAIN_ENDS,
                     _ => CHAIN_CONTINUES,
                 };
-                let answer = self.exchange(PC_TO_RDR_XFR_BLOCK, chunk, level)?;
+                let answer = self.exchange(applet, PC_TO_RDR_XFR_BLOCK, chunk, level)?;
                 expect_kind(&answer, RDR_TO_PC_DATA_BLOCK, "XfrBlock")?;
                 if i != last && (answer.chain != CHAIN_EMPTY_CONTINUE || !answer.data.is_empty()) {
                     return Err(ccid("a chained XfrBlock was not acknowledged with 0x10"));
@@ -181,7 +183,7 @@ impl<'a> Host<'a> {
         expect_kind(&reply, RDR_TO_PC_DATA_BLOCK, "XfrBlock")?;
         let mut response = std::mem::take(&mut reply.data);
         while matches!(reply.chain, CHAIN_BEGINS | CHAIN_CONTINUES) {
-            reply = self.exchange(PC_TO_RDR_XFR_BLOCK, &[], CHAIN_EMPTY_CONTINUE)?;
+            reply = self.exchange(applet, PC_TO_RDR_XFR_BLOCK, &[], CHAIN_EMPTY_CONTINUE)?;
             expect_kind(&reply, RDR_TO_PC_DATA_BLOCK, "XfrBlock continuation")?;
             response.append(&mut reply.data);
         }
@@ -200,7 +202,13 @@ impl<'a> Host<'a> {
     }
 
     /// Sends one PC_to_RDR message and reads its answer, waiting through time extensions.
-    fn exchange(&mut self, kind: u8, data: &[u8], level: u8) -> Result<Reply> {
+    fn exchange(
+        &mut self,
+        applet: &mut dyn Applet,
+        kind: u8,
+        data: &[u8],
+        level: u8,
+    ) -> Result<Reply> {
         let interface = self.interface()?;
         self.seq = self.seq.wrapping_add(1);
         let mut message = Vec::with_capacity(HEADER_LEN + data.len());
@@ -214,7 +222,7 @@ impl<'a> Host<'a> {
         message.extend_from_slice(data);
         self.bulk_out(&interface, &message)?;
         loop {
-            let reply = self.bulk_in(&interface)?;
+            let reply = self.bulk_in(applet, &interface)?;
             if reply.len() < HEADER_LEN {
                 return Err(ccid(format!("a {}-byte reply has no header", reply.len())));
             }
@@ -268,10 +276,10 @@ impl<'a> Host<'a> {
     }
 
     /// One bulk IN transfer: packets until a short (possibly empty) one.
-    fn bulk_in(&mut self, interface: &CcidInterface) -> Result<Vec<u8>> {
+    fn bulk_in(&mut self, applet: &mut dyn Applet, interface: &CcidInterface) -> Result<Vec<u8>> {
         let mut transfer = Vec::new();
         loop {
-            let packet = self.in_packet(interface.bulk_in)?;
+            let packet = self.in_packet(applet, interface.bulk_in)?;
             let short = packet.len() < interface.packet_in;
             transfer.extend_from_slice(&packet);
             if short {
@@ -281,7 +289,7 @@ impl<'a> Host<'a> {
     }
 
     /// Waits for the device to put a packet on an IN endpoint, running its main loop.
-    fn in_packet(&mut self, address: u8) -> Result<Vec<u8>> {
+    fn in_packet(&mut self, applet: &mut dyn Applet, address: u8) -> Result<Vec<u8>> {
         let index = usize::from(address & 0x0F);
         loop {
             let packet = {
@@ -295,7 +303,7 @@ impl<'a> Host<'a> {
                 self.device.poll();
                 return Ok(packet);
             }
-            if !self.device.work()? {
+            if !self.device.work(applet) {
                 return Err(ccid(format!(
                     "the device sent nothing on endpoint {address:02X}"
                 )));
