@@ -85,8 +85,8 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
     ///
     /// The context (over 4 KiB, most of it the store's record buffer) is built in `place`
     /// and read into there, never passed by value, so opening costs a microcontroller little
-    /// stack. Until the records are read it holds the profile's factory state; on error
-    /// `place` is left [`Place::Empty`].
+    /// stack. Until the records are read it holds the profile with PIN and PUK blocked
+    /// ([`Security::blocked`]); on error `place` is left [`Place::Empty`].
     pub fn open_in(
         place: &mut Place<Self>,
         flash: F,

@@ -34,7 +34,12 @@ fn malformed(error: TlvError) -> Error {
     })
 }
 
-/// Appends `tag`, the length of `value` and `value` to `out`.
+/// The longest value a length of the card edge's BER-TLV can state (`82 FF FF`).
+pub(crate) const MAX_VALUE: usize = u16::MAX as usize;
+
+/// Appends `tag`, the length of `value` and `value` to `out`. Values are the host's own
+/// fixed-size fields, or a data object whose size `put_data` has checked against
+/// [`MAX_VALUE`]; a longer one would get a length of [`MAX_VALUE`].
 pub(crate) fn write(out: &mut Vec<u8>, tag: u32, value: &[u8]) {
     let len = u16::try_from(value.len()).unwrap_or(u16::MAX);
     out.extend_from_slice(&codec::header(tag, len));

@@ -564,6 +564,14 @@ impl Tx<'_> {
     }
 
     fn put_data(&mut self, object: ObjectId, content: &[u8]) -> Result<()> {
+        if content.len() > tlv::MAX_VALUE {
+            return Err(Error::input(format!(
+                "a data object of {} bytes is over the {} bytes a PIV object can hold; \
+                 store a smaller certificate or object",
+                content.len(),
+                tlv::MAX_VALUE
+            )));
+        }
         let mut data = tlv::encode(0x5C, &tlv::tag_bytes(object.0));
         tlv::write(&mut data, 0x53, content);
         let r = self.send(&Apdu::new(Instruction::PutData, 0x3F, 0xFF).data(data))?;

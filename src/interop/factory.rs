@@ -15,9 +15,16 @@ const RESET: [u8; 4] = [0x00, 0xFB, 0x00, 0x00];
 const VERIFY_STATUS: [u8; 4] = [0x00, 0x20, 0x00, 0x80];
 const GET_SERIAL: [u8; 4] = [0x00, 0xF8, 0x00, 0x00];
 
+/// What SELECT answers on a ukey token: the application label `50 08 "ukey PIV"`
+/// (card-edge.md, SELECT). The blocking and RESET below are any PIV card's reset (a
+/// YubiKey's among them), so they go only to a token that answers this.
+const UKEY_LABEL: &[u8] = b"\x50\x08ukey PIV";
+
 /// Resets the session's token to factory state with `opensc-tool -s` and checks each stage
-/// by its status words; gives the token's serial number.
+/// by its status words; gives the token's serial number. A token that is not a ukey is
+/// left untouched.
 pub(crate) fn reset(session: &Session) -> Result<u32, Failure> {
+    ensure_ukey(session)?;
     let wrong_pin = format!("0020008008{WRONG}");
     let wrong_puk = format!("002C008010{WRONG}{WRONG}");
     let mut apdus = vec![SELECT.to_string()];
@@ -67,4 +74,24 @@ pub(crate) fn reset(session: &Session) -> Result<u32, Failure> {
         .and_then(|exchange| <[u8; 4]>::try_from(exchange.data.as_slice()).ok())
         .ok_or_else(|| ran.fail("GET SERIAL gave no 4-byte serial number"))?;
     Ok(u32::from_be_bytes(serial))
+}
+
+/// Fails, having sent nothing but SELECT, unless the token answers SELECT as a ukey does.
+fn ensure_ukey(session: &Session) -> Result<(), Failure> {
+    let mut command = session.command("opensc-tool");
+    command.args(["-r", session.reader(), "-s", SELECT]);
+    let ran = session.run("check that the token is a ukey before erasing it", command)?;
+    let is_ukey = ran.exchanges().iter().any(|exchange| {
+        exchange.command.starts_with(&[0x00, 0xA4, 0x04, 0x00])
+            && exchange.sw == 0x9000
+            && exchange
+                .data
+                .windows(UKEY_LABEL.len())
+                .any(|window| window == UKEY_LABEL)
+    });
+    ran.ensure(
+        is_ukey,
+        "the token in this reader does not answer SELECT as a ukey token (label \"ukey PIV\"): \
+         refusing to erase it; set UKEY_TEST_READER to the ukey token's reader",
+    )
 }

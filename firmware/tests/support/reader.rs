@@ -65,7 +65,15 @@ impl ReaderToken {
     /// PIN and PUK blocked, RESET, then a warm reset: the token as a new one powers on.
     fn factory_reset(&mut self) {
         use super::{Token, apdu, expect, h, padded, send};
-        expect(self, &h("00A4040005A000000308"), 0x9000);
+        // The blocking and RESET below are any PIV card's reset (a YubiKey's among them):
+        // they go only to a token whose SELECT answer has ukey's label (card-edge.md).
+        let (selected, sw) = send(self, &h("00A4040005A000000308"));
+        let label = b"\x50\x08ukey PIV";
+        assert!(
+            sw == 0x9000 && selected.windows(label.len()).any(|window| window == label),
+            "the token in the reader does not answer SELECT as a ukey token (label \"ukey PIV\"): \
+             refusing to erase it; set {READER_ENV} to the ukey token's reader"
+        );
         let block = |token: &mut Self, command: &[u8], what: &str| {
             let blocked = (0..MOST_TRIES).any(|_| send(token, command).1 == 0x6983);
             assert!(

@@ -5,7 +5,7 @@
 //! on-curve test per point read), and their one field inversion per signature is a
 //! constant-time `divstep` loop that costs SM2 as much as 500 multiplications. Over
 //! fiat-crypto directly, stored points are constants in Montgomery form and the inversion is
-//! Fermat's `a^(p-2)` with a public exponent: 256 squarings and 78 multiplications.
+//! Fermat's `a^(p-2)` with a public exponent: 256 squarings and 79 multiplications.
 //!
 //! Every operation runs in constant time. Values are kept in Montgomery form, below `p`, in
 //! the target's native words (fiat's `_64` modules on 64-bit targets, `_32` otherwise).

@@ -152,8 +152,10 @@ fn recode(k: &[u8; 32]) -> [i8; DIGITS] {
 /// `|digit|·P` for the row of `P`, negated if `digit` is negative, reading every entry;
 /// with a set choice when `digit` is zero (the point is then any entry, to be discarded).
 fn select<F: FieldElement>(row: &[Affine<F>; ENTRIES], digit: i8) -> (Affine<F>, Choice) {
-    let negative = Choice::from(((digit >> 7) & 1) as u8);
-    let magnitude = digit.unsigned_abs();
+    // |digit| without a branch: the sign mask is all ones for a negative digit.
+    let sign = digit >> 7;
+    let negative = Choice::from((sign & 1) as u8);
+    let magnitude = (digit ^ sign).wrapping_sub(sign) as u8;
     let mut point = row[0];
     for (index, entry) in row.iter().enumerate().skip(1) {
         point = Affine::select(&point, entry, magnitude.ct_eq(&(index as u8 + 1)));

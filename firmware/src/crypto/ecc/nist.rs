@@ -59,10 +59,12 @@ impl P256Key {
         super::cm4::public_point(&self.cm4)
     }
 
+    /// The uncompressed public point `04 ‖ X ‖ Y`.
     pub fn public(&self) -> &[u8; POINT_LEN] {
         &self.public
     }
 
+    /// The private scalar's big-endian bytes, wiped when dropped.
     pub fn secret_bytes(&self) -> Secret {
         Zeroizing::new(self.d.to_bytes().into())
     }
@@ -131,7 +133,7 @@ mod table {
 
     impl P256Key {
         pub(super) fn compute_public(&self) -> [u8; POINT_LEN] {
-            fixed_base::public_point::<NistP256>(&self.d.to_bytes().into())
+            fixed_base::public_point::<NistP256>(&Zeroizing::new(self.d.to_bytes().into()))
         }
 
         /// Steps 2 and 3 with the crate's arithmetic and the flash table.

@@ -52,7 +52,7 @@ impl<F: FieldElement> Projective<F> {
     };
 
     /// `self + other`, or `self` unchanged when `skip` is set: RCB Algorithm 5 (mixed
-    /// addition, `a = -3`), 11 multiplications.
+    /// addition, `a = -3`), 11 multiplications and 2 by `b`.
     pub fn add_affine(&self, other: &Affine<F>, skip: Choice) -> Self {
         let (x1, y1, z1) = (self.x, self.y, self.z);
         let (x2, y2) = (other.x, other.y);
@@ -77,7 +77,7 @@ impl<F: FieldElement> Projective<F> {
         Self::select(&sum, self, skip)
     }
 
-    /// `2·self`: RCB Algorithm 6 (doubling, `a = -3`), 8 multiplications and 3 squarings.
+    /// `2·self`: RCB Algorithm 6 (doubling, `a = -3`), 8 multiplications, 2 by `b` and 3 squarings.
     pub fn double(&self) -> Self {
         let (x, y, z) = (self.x, self.y, self.z);
         let t0 = x.square();

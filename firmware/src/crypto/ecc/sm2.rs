@@ -72,10 +72,12 @@ impl Sm2Key {
         })
     }
 
+    /// The uncompressed public point `04 ‖ X ‖ Y`.
     pub fn public(&self) -> &[u8; POINT_LEN] {
         &self.public
     }
 
+    /// The private scalar's big-endian bytes, wiped when dropped.
     pub fn secret_bytes(&self) -> Secret {
         Zeroizing::new(self.d.to_bytes().into())
     }
