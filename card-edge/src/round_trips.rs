@@ -38,3 +38,53 @@ fn slots_are_listed_in_index_order() {
         assert_eq!(slot.index(), index);
     }
 }
+
+/// The numbers as card-edge.md and SP 800-73-4 write them, typed in a second time on
+/// purpose: a value mistyped in its enum does not also pass here.
+#[test]
+fn values_are_the_documents_numbers() {
+    use crate::{PIN_REFERENCE, PUK_REFERENCE};
+    let slots = [
+        (Slot::Authentication, 0x9A),
+        (Slot::Signature, 0x9C),
+        (Slot::KeyManagement, 0x9D),
+        (Slot::CardAuthentication, 0x9E),
+    ];
+    for (slot, byte) in slots {
+        assert_eq!(slot.reference(), byte, "{slot:?}");
+    }
+    assert_eq!(
+        (PIN_REFERENCE, PUK_REFERENCE, MANAGEMENT_KEY_REFERENCE),
+        (0x80, 0x81, 0x9B)
+    );
+    assert_eq!((Algorithm::P256.id(), Algorithm::Sm2.id()), (0x11, 0x54));
+    let management = [
+        (ManagementKeyAlgorithm::TripleDes, 0x03),
+        (ManagementKeyAlgorithm::Aes128, 0x08),
+        (ManagementKeyAlgorithm::Aes192, 0x0A),
+        (ManagementKeyAlgorithm::Aes256, 0x0C),
+    ];
+    for (algorithm, byte) in management {
+        assert_eq!(algorithm.id(), byte, "{algorithm:?}");
+    }
+    let instructions = [
+        (Instruction::Select, 0xA4),
+        (Instruction::Verify, 0x20),
+        (Instruction::ChangeReferenceData, 0x24),
+        (Instruction::ResetRetryCounter, 0x2C),
+        (Instruction::GeneralAuthenticate, 0x87),
+        (Instruction::GetData, 0xCB),
+        (Instruction::PutData, 0xDB),
+        (Instruction::GenerateAsymmetricKeyPair, 0x47),
+        (Instruction::GetResponse, 0xC0),
+        (Instruction::GetVersion, 0xFD),
+        (Instruction::GetSerial, 0xF8),
+        (Instruction::GetMetadata, 0xF7),
+        (Instruction::SetManagementKey, 0xFF),
+        (Instruction::SetPinRetries, 0xFA),
+        (Instruction::Reset, 0xFB),
+    ];
+    for (instruction, byte) in instructions {
+        assert_eq!(instruction.byte(), byte, "{instruction:?}");
+    }
+}

@@ -1,6 +1,7 @@
 //! What the firmware's integration tests share: a token over RAM flash, on the QEMU board
-//! or in a real reader ([`Token`], the seam the conformance cases run through), APDU helpers that read like the
-//! card edge, and signature checks by the real `openssl` command.
+//! or in a real reader ([`Token`], the seam the conformance cases run through), APDU
+//! helpers that read like the card edge, and signature checks by the real `openssl`
+//! command.
 #![allow(dead_code)] // Each test crate uses its own part of the support.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
 

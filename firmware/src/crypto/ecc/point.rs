@@ -77,7 +77,8 @@ impl<F: FieldElement> Projective<F> {
         Self::select(&sum, self, skip)
     }
 
-    /// `2·self`: RCB Algorithm 6 (doubling, `a = -3`), 8 multiplications, 2 by `b` and 3 squarings.
+    /// `2·self`: RCB Algorithm 6 (doubling, `a = -3`), 8 multiplications, 2 by `b` and 3
+    /// squarings.
     pub fn double(&self) -> Self {
         let (x, y, z) = (self.x, self.y, self.z);
         let t0 = x.square();
