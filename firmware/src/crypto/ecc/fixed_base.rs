@@ -22,7 +22,7 @@
 
 use primeorder::elliptic_curve::subtle::{Choice, ConstantTimeEq, ConstantTimeLess};
 use primeorder::elliptic_curve::{CurveArithmetic, FieldBytes, NonZeroScalar, PrimeField};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::field::FieldElement;
 use super::point::{Affine, Projective};
@@ -118,19 +118,21 @@ pub fn public_point<C: FixedBase>(d: &[u8; 32]) -> [u8; 65] {
     out
 }
 
-/// The next nonce `k` of an RFC 6979 generator, as a scalar of `C`; `None` in the
-/// (never seen) case that its bytes are not a nonzero scalar.
+/// The next nonce `k` of an RFC 6979 generator, as a scalar of `C` and as the big-endian
+/// bytes `mul` takes (wiped when dropped); `None` in the (never seen) case that its bytes
+/// are not a nonzero scalar.
 pub fn next_nonce<C: CurveArithmetic>(
     nonces: &mut rfc6979::KGenerator<'_, sha2::Sha256, primeorder::elliptic_curve::bigint::U256>,
-) -> Option<NonZeroScalar<C>>
+) -> Option<(NonZeroScalar<C>, Zeroizing<[u8; 32]>)>
 where
     C::Scalar: PrimeField<Repr = FieldBytes<C>>,
 {
-    let mut k_bytes = FieldBytes::<C>::default();
-    nonces.fill_next_k(&mut k_bytes);
-    let k = Option::from(NonZeroScalar::<C>::from_repr(k_bytes));
-    k_bytes.zeroize();
-    k
+    let mut k_bytes = Zeroizing::new([0u8; 32]);
+    nonces.fill_next_k(k_bytes.as_mut());
+    let k = Option::from(NonZeroScalar::<C>::from_repr(
+        FieldBytes::<C>::try_from(k_bytes.as_slice()).ok()?,
+    ))?;
+    Some((k, k_bytes))
 }
 
 /// The signed radix-16 digits of a big-endian scalar, least significant first; each in

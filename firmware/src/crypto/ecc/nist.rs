@@ -50,12 +50,13 @@ impl P256Key {
             cm4: super::cm4::secret(secret)?,
             public: [0; POINT_LEN],
         };
-        key.public = public_or(public, || key.compute_public());
+        key.public = public_or(public, || key.compute_public(secret));
         Ok(key)
     }
 
+    /// The public point, from the assembly backend's form of the scalar.
     #[cfg(all(feature = "p256-cm4", target_arch = "arm"))]
-    fn compute_public(&self) -> [u8; POINT_LEN] {
+    fn compute_public(&self, _secret: &[u8; SCALAR_LEN]) -> [u8; POINT_LEN] {
         super::cm4::public_point(&self.cm4)
     }
 
@@ -113,7 +114,7 @@ mod table {
     use p256::elliptic_curve::ops::{Invert, Reduce};
     use p256::{FieldBytes, NistP256, Scalar, U256};
     use sha2::Sha256;
-    use zeroize::{Zeroize, Zeroizing};
+    use zeroize::Zeroize;
 
     use super::super::field::{FieldElement, P256Field};
     use super::super::fixed_base::{self, FixedBase, Table, decode_table};
@@ -132,8 +133,8 @@ mod table {
     }
 
     impl P256Key {
-        pub(super) fn compute_public(&self) -> [u8; POINT_LEN] {
-            fixed_base::public_point::<NistP256>(&Zeroizing::new(self.d.to_bytes().into()))
+        pub(super) fn compute_public(&self, secret: &[u8; SCALAR_LEN]) -> [u8; POINT_LEN] {
+            fixed_base::public_point::<NistP256>(secret)
         }
 
         /// Steps 2 and 3 with the crate's arithmetic and the flash table.
@@ -145,10 +146,9 @@ mod table {
         ) -> Result<usize, SignError> {
             let z = <Scalar as Reduce<FieldBytes>>::reduce(&(*prehash).into());
             for _ in 0..NONCE_TRIES {
-                let Some(mut k) = fixed_base::next_nonce::<NistP256>(&mut nonces) else {
+                let Some((mut k, k_bytes)) = fixed_base::next_nonce::<NistP256>(&mut nonces) else {
                     continue;
                 };
-                let k_bytes = Zeroizing::new(k.to_bytes().into());
                 let x = fixed_base::mul::<NistP256>(&k_bytes).x.to_be_bytes();
                 let r = <Scalar as Reduce<FieldBytes>>::reduce(&x.into());
                 let s = *k.invert() * (z + r * *self.d);

@@ -94,10 +94,9 @@ impl Sm2Key {
         let d_bytes = Zeroizing::new(self.d.to_bytes());
         let mut nonces = rfc6979::KGenerator::<Sha256, U256>::new(&d_bytes, &e, hedge, &Sm2::ORDER);
         for _ in 0..NONCE_TRIES {
-            let Some(mut k) = fixed_base::next_nonce::<Sm2>(&mut nonces) else {
+            let Some((mut k, k_bytes)) = fixed_base::next_nonce::<Sm2>(&mut nonces) else {
                 continue;
             };
-            let k_bytes = Zeroizing::new(k.to_bytes().into());
             let x1 = fixed_base::mul::<Sm2>(&k_bytes).x.to_be_bytes();
             let r = e_scalar + <Scalar as Reduce<FieldBytes>>::reduce(&x1.into());
             let retry: Choice = r.is_zero() | (r + *k).is_zero();
