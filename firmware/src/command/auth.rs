@@ -3,9 +3,14 @@
 //! extension the card edge adopts).
 //!
 //! Exchanges, inside the dynamic authentication template `7C`:
-//! - mutual: host `80 00`; card `80 E(K, W)`; host `80 W 81 C`; card `82 E(K, C)`.
+//! - mutual: host `80 00`; card `80 E(K, W)`; host `80 W 81 C` (optionally with `82 00`, as
+//!   SP 800-73-4 appendix A.3 writes it); card `82 E(K, C)`, only once `W` is proven.
 //! - external: host `81 00`; card `81 C`; host `82 E(K, C)`.
-//! - internal (the card proves itself, nothing is authenticated): host `81 C 82 00`; card `82 E(K, C)`.
+//!
+//! The card encrypts a host's challenge only inside mutual authentication, after the host
+//! has proven the witness. A host challenge on its own (`81 C 82 00`, the "internal" form)
+//! answers `6A 80`: answering it would make the card an encryption oracle for anyone, and
+//! two cards sharing a key would then authenticate each other's relayed challenges.
 //!
 //! Starting any exchange drops a previous authentication; a wrong answer ends the exchange.
 
@@ -64,7 +69,7 @@ pub fn authenticate<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     match (t.witness, t.challenge, t.response) {
         (Some([]), None, None) => begin(ctx, &key, PendingKind::Witness, reply),
         (None, Some([]), None) => begin(ctx, &key, PendingKind::Challenge, reply),
-        (Some(witness), challenge, None) => {
+        (Some(witness), challenge, None) | (Some(witness), challenge @ Some(_), Some([])) => {
             expect(pending, PendingKind::Witness, witness)?;
             ctx.volatile.management_authenticated = true;
             match challenge {
@@ -82,7 +87,6 @@ pub fn authenticate<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
                 Err(StatusWord::SecurityStatusNotSatisfied)
             }
         }
-        (None, Some(challenge), Some([])) => encrypt_challenge(&key, challenge, reply),
         _ => Err(StatusWord::IncorrectData),
     }
 }
@@ -142,7 +146,7 @@ fn expected_response(
     Ok(value)
 }
 
-/// Answers `82 E(K, challenge)`.
+/// Answers `82 E(K, challenge)`; called only once the host has proven the witness.
 fn encrypt_challenge(
     key: &ManagementKey,
     challenge: &[u8],
