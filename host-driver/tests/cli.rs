@@ -245,3 +245,61 @@ fn usage_errors_exit_2_before_touching_a_token() {
     );
     assert_eq!(ukey(d, &["--version"]).status.code(), Some(0));
 }
+
+/// Issue 17 (6): an output file that is one of the command's inputs is refused before
+/// anything happens, and the input is left as it was.
+#[test]
+fn outputs_never_overwrite_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&ukey(d, &["ca", "init", "--dir", "ca"]));
+    openssl(
+        d,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            "k.pem",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "req", "-new", "-key", "k.pem", "-subj", "/CN=x", "-out", "req.csr",
+        ],
+    );
+    std::fs::write(d.join("msg.txt"), b"the document").unwrap();
+    std::fs::hard_link(d.join("msg.txt"), d.join("alias.txt")).unwrap();
+    let request = std::fs::read(d.join("req.csr")).unwrap();
+    let ca_key = std::fs::read(d.join("ca/ca.key")).unwrap();
+    for (args, input) in [
+        (&["sign", "msg.txt", "-o", "msg.txt"][..], "msg.txt"),
+        (&["sign", "msg.txt", "-o", "./alias.txt"][..], "msg.txt"),
+        (
+            &["sign", "msg.txt", "--cms", "--out", "msg.txt"][..],
+            "msg.txt",
+        ),
+        (
+            &["ca", "issue", "--dir", "ca", "req.csr", "-o", "req.csr"][..],
+            "req.csr",
+        ),
+        (
+            &["ca", "issue", "--dir", "ca", "req.csr", "-o", "ca/ca.key"][..],
+            "ca",
+        ),
+    ] {
+        let out = ukey(d, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?} must refuse");
+        let message = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            message.contains("is an input of this command") && message.contains(input),
+            "{args:?}: {message}"
+        );
+    }
+    assert_eq!(std::fs::read(d.join("msg.txt")).unwrap(), b"the document");
+    assert_eq!(std::fs::read(d.join("req.csr")).unwrap(), request);
+    assert_eq!(std::fs::read(d.join("ca/ca.key")).unwrap(), ca_key);
+}

@@ -8,7 +8,7 @@ use ukey_host::Algorithm;
 use ukey_host::x509::{CertificateInfo, LocalCa, parse_name, read_der_or_pem, to_pem};
 
 use super::info::certificate_text;
-use super::{CmdResult, Ctx, write_out};
+use super::{CmdResult, Ctx, refuse_overwriting, write_out};
 
 /// A local test CA that turns requests into certificates.
 #[derive(Subcommand, Debug)]
@@ -87,6 +87,10 @@ impl CaCmd {
             }
             CaCmd::Issue(args) => {
                 let mut ca = LocalCa::open(&args.dir)?;
+                if let Some(path) = &args.out {
+                    let [key, certificate] = ca.files();
+                    refuse_overwriting(path, &[&args.request, &key, &certificate])?;
+                }
                 let request = read_der_or_pem(&args.request)?;
                 let der = ca.issue(&request, args.days)?;
                 let pem = to_pem("CERTIFICATE", &der)?;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use ukey_host::x509::{CmsOptions, MessageSigner, TokenSigner, sign_cms_detached};
 use ukey_host::{DEFAULT_SIGNER_ID, Error, Pin, PinPolicy, Slot, Token};
 
-use super::{CmdResult, Ctx, Failure, read_file, secret, write_out};
+use super::{CmdResult, Ctx, Failure, read_file, refuse_overwriting, secret, write_out};
 
 /// Sign a file with a key on the token (detached signature).
 #[derive(Args, Debug)]
@@ -86,6 +86,12 @@ fn with_extension(path: &Path, ext: &str) -> PathBuf {
 
 impl SignCmd {
     pub(crate) fn run(&self, ctx: &Ctx) -> CmdResult {
+        let ext = if self.cms { ".p7s" } else { ".sig" };
+        let out = self
+            .out
+            .clone()
+            .unwrap_or_else(|| with_extension(&self.file, ext));
+        refuse_overwriting(&out, &[&self.file])?;
         let content = read_file(&self.file)?;
         let mut token = ctx.open()?;
         let certificate = if self.cms {
@@ -104,18 +110,13 @@ impl SignCmd {
         };
         let mut signer = self.signing.signer(ctx, &mut token, self.slot)?;
         let algorithm = signer.public_key().algorithm();
-        let (bytes, format, ext) = match &certificate {
+        let (bytes, format) = match &certificate {
             Some(cert) => (
                 sign_cms_detached(&content, cert, &mut signer, &CmsOptions::default())?,
                 "cms",
-                ".p7s",
             ),
-            None => (signer.sign_message(&content)?, "raw", ".sig"),
+            None => (signer.sign_message(&content)?, "raw"),
         };
-        let out = self
-            .out
-            .clone()
-            .unwrap_or_else(|| with_extension(&self.file, ext));
         write_out(Some(&out), &bytes)?;
         let report = Signature {
             file: self.file.clone(),

@@ -109,6 +109,11 @@ impl LocalCa {
         self.dir.join(CERT_FILE)
     }
 
+    /// The files that keep the CA: its key and its certificate.
+    pub fn files(&self) -> [PathBuf; 2] {
+        [self.dir.join(KEY_FILE), self.dir.join(CERT_FILE)]
+    }
+
     /// The CA certificate, DER.
     pub fn certificate_der(&self) -> Result<Vec<u8>> {
         Ok(self.certificate.to_der()?)
