@@ -71,7 +71,9 @@ impl PublicKey {
         }
         sm2::PublicKey::from_public_key_der(der)
             .map(PublicKey::Sm2)
-            .map_err(|_| Error::data("the public key is neither P-256 nor SM2"))
+            .map_err(|_| {
+                Error::data("not a P-256 or SM2 public key (PEM or DER SubjectPublicKeyInfo)")
+            })
     }
 
     /// Reads a SubjectPublicKeyInfo.

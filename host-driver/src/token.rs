@@ -577,11 +577,33 @@ impl Tx<'_> {
         let r = self.send(&Apdu::new(Instruction::PutData, 0x3F, 0xFF).data(data))?;
         match r.sw {
             StatusWord::Success => Ok(()),
-            StatusWord::NotEnoughMemory => {
-                Err(Error::input("the token has no room for this object"))
-            }
+            StatusWord::NotEnoughMemory => Err(self.refused_as_too_big(content.len())),
             sw => Err(Error::from_status("PUT DATA", sw)),
         }
+    }
+
+    /// Why the token answered `6A 84` to a `len`-byte object: over its largest data object,
+    /// or more than its free storage, told apart by the free space the token reports.
+    fn refused_as_too_big(&mut self, len: usize) -> Error {
+        let free = self
+            .get_data(ObjectId::DEVICE_INFO)
+            .ok()
+            .and_then(|content| parse_device_info(&content).ok())
+            .and_then(|info| info.storage_free);
+        Error::input(match free {
+            Some(free) if (len as u64) < free => format!(
+                "a {len}-byte object is over the largest data object the token stores \
+                 (it has {free} bytes free); use a smaller certificate or object"
+            ),
+            Some(free) => format!(
+                "the token's storage is full ({free} bytes free for a {len}-byte object); \
+                 delete a certificate or object it no longer needs"
+            ),
+            None => format!(
+                "the token refused a {len}-byte object: over its largest data object, \
+                 or more than its free storage"
+            ),
+        })
     }
 
     fn metadata(&mut self, reference: u8) -> Result<Option<Vec<u8>>> {

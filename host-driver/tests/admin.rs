@@ -27,6 +27,13 @@ fn label_management_key_retries_and_reset() {
     token.set_label(&default_key, "张三的证书").unwrap();
     assert_eq!(token.label().unwrap().as_deref(), Some("张三的证书"));
     assert!(token.set_label(&default_key, &"x".repeat(33)).is_err());
+    // An object over the token's largest is named as such, not as a full token (issue 17).
+    let too_big = token.put_data(&default_key, ukey_host::ObjectId::PRINTED, &[0; 3400]);
+    let message = too_big.unwrap_err().to_string();
+    assert!(
+        message.contains("over the largest data object the token stores"),
+        "{message}"
+    );
 
     let aes = ManagementKey::from_hex("00112233445566778899AABBCCDDEEFF", None).unwrap();
     assert_eq!(aes.algorithm(), ManagementAlgorithm::Aes128);

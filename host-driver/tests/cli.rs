@@ -303,3 +303,59 @@ fn outputs_never_overwrite_inputs() {
     assert_eq!(std::fs::read(d.join("req.csr")).unwrap(), request);
     assert_eq!(std::fs::read(d.join("ca/ca.key")).unwrap(), ca_key);
 }
+
+/// Issue 17: errors say what is wrong with which input, and what to do.
+#[test]
+fn bad_inputs_are_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&ukey(d, &["ca", "init", "--dir", "ca"]));
+    openssl(
+        d,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            "k.pem",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "req", "-new", "-key", "k.pem", "-subj", "/CN=x", "-out", "req.csr",
+        ],
+    );
+    std::fs::write(d.join("msg"), b"m").unwrap();
+    std::fs::write(d.join("garbage.pem"), b"garbage").unwrap();
+    for (args, expected) in [
+        (
+            &[
+                "ca", "issue", "--dir", "ca", "req.csr", "--days", "99999999",
+            ][..],
+            "would end after 9999-12-31",
+        ),
+        (
+            &[
+                "verify",
+                "msg",
+                "--signature",
+                "msg",
+                "--pubkey",
+                "garbage.pem",
+            ][..],
+            "garbage.pem: not a P-256 or SM2 public key",
+        ),
+        (
+            &["verify", "msg", "--signature", "msg", "--cert", "k.pem"][..],
+            "k.pem: not a readable X.509 certificate",
+        ),
+    ] {
+        let out = ukey(d, args);
+        let message = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {message}");
+        assert!(message.contains(expected), "{args:?}: {message}");
+    }
+}

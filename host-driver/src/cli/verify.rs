@@ -1,6 +1,6 @@
 //! `ukey verify`: checks a detached signature of a file, raw or CMS.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Serialize;
@@ -61,7 +61,9 @@ impl VerifyCmd {
         let (public_key, cert_der) = if self.cms {
             let cert = verify_cms_detached(&content, &der_or_pem(&signature)?)?;
             if let Some(ca) = &self.ca {
-                verify_issued_by(&cert, &read_der_or_pem(ca)?)?;
+                let ca_der = read_der_or_pem(ca)?;
+                naming(ca, certificate_public_key(&ca_der))?;
+                verify_issued_by(&cert, &ca_der)?;
             }
             (certificate_public_key(&cert)?, Some(cert))
         } else {
@@ -91,10 +93,11 @@ impl VerifyCmd {
     fn raw_key(&self, ctx: &Ctx) -> Result<(PublicKey, Option<Vec<u8>>), Failure> {
         if let Some(path) = &self.cert {
             let der = read_der_or_pem(path)?;
-            return Ok((certificate_public_key(&der)?, Some(der)));
+            return Ok((naming(path, certificate_public_key(&der))?, Some(der)));
         }
         if let Some(path) = &self.pubkey {
-            return Ok((PublicKey::from_spki_der(&read_der_or_pem(path)?)?, None));
+            let der = read_der_or_pem(path)?;
+            return Ok((naming(path, PublicKey::from_spki_der(&der))?, None));
         }
         let Some(slot) = self.slot else {
             return Err(Error::InvalidInput {
@@ -110,4 +113,13 @@ impl VerifyCmd {
         let cert = token.certificate(slot)?;
         Ok((meta.public_key, cert))
     }
+}
+
+/// A file given on the command line that does not hold what it should: the error names it.
+fn naming<T>(path: &Path, read: Result<T, Error>) -> Result<T, Failure> {
+    read.map_err(|error| {
+        Failure::from(Error::InvalidInput {
+            message: format!("{}: {error}", path.display()),
+        })
+    })
 }

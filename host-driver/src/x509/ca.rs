@@ -39,6 +39,9 @@ const CERT_FILE: &str = "ca.crt";
 /// Seconds in a day.
 const DAY: u64 = 86_400;
 
+/// 9999-12-31T23:59:59Z in seconds since 1970: the last instant X.509 can write.
+const LAST_X509_TIME: u64 = 253_402_300_799;
+
 /// A test CA kept in a directory.
 pub struct LocalCa {
     dir: PathBuf,
@@ -133,6 +136,19 @@ impl LocalCa {
     }
 }
 
+/// The error for a validity that X.509 cannot write: past 9999-12-31 (RFC 5280, 4.1.2.5).
+fn too_long(days: u32) -> Error {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let most = LAST_X509_TIME.saturating_sub(now) / DAY;
+    Error::input(format!(
+        "a validity of {days} days would end after 9999-12-31, the last date a certificate \
+         can carry; give at most {most} days"
+    ))
+}
+
 /// Builds and signs a certificate for `subject_key` with `signer`.
 fn sign_certificate(
     signer: &mut SoftwareKey,
@@ -143,7 +159,8 @@ fn sign_certificate(
     if days == 0 {
         return Err(Error::input("a certificate is valid at least one day"));
     }
-    let validity = Validity::from_now(Duration::from_secs(u64::from(days) * DAY))?;
+    let validity = Validity::from_now(Duration::from_secs(u64::from(days) * DAY))
+        .map_err(|_| too_long(days))?;
     let mut serial = [0u8; 16];
     getrandom::fill(&mut serial)
         .map_err(|e| Error::input(format!("no randomness from the system: {e}")))?;
