@@ -71,7 +71,7 @@ fi
 export UKEY_TEST_READER=$reader
 
 step "conformance on the token in \"$reader\""
-cargo test -p ukey-firmware --test conformance
+cargo test -p ukey-firmware --test conformance --test hostile
 
 step "the interop suite on the token in \"$reader\""
 cargo test -p ukey-suite "${interop[@]}"

@@ -30,8 +30,8 @@ step "nRF52840 board image and its host tests"
   && cargo test --target x86_64-unknown-linux-gnu --no-default-features)
 step "tests"
 cargo test --workspace
-step "conformance on the QEMU board"
-UKEY_CONFORMANCE=qemu cargo test -p ukey-firmware --test conformance
+step "conformance and hostile-client checks on the QEMU board"
+UKEY_CONFORMANCE=qemu cargo test -p ukey-firmware --test conformance --test hostile
 step "conformance and interop against a reader (a simulated token on a pcscd not the suites' own)"
 scripts/test-reader.sh
 step "benchmark smoke run (every bench path once; no timing is judged)"
