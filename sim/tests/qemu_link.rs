@@ -31,10 +31,17 @@ fn the_board_refuses_each_malformed_or_untimely_frame_and_keeps_its_place() -> T
     assert_eq!(board.frame(b'P', &[1])?, error(0x04), "a payload on P");
     board.send_raw(b"x")?;
     assert_eq!(board.answer()?, error(0x01), "unknown type byte");
-    let mut long = vec![b'A', 0x13, 0x88];
+    let mut long = vec![b'L', 0x13, 0x88];
     long.extend_from_slice(&[0; 5000]);
     board.send_raw(&long)?;
     assert_eq!(board.answer()?, error(0x02), "payload over the limit");
+    long[0] = b'A';
+    board.send_raw(&long)?;
+    assert_eq!(
+        board.answer()?,
+        (b'A', vec![0x67, 0x00]),
+        "an APDU over the limit gets a status word, even before power-on"
+    );
     board.send_raw(&[b'A', 0x00, 0x05, 0x00, 0xA4])?;
     assert_eq!(
         board.answer()?,

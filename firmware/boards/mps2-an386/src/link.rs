@@ -53,19 +53,46 @@ fn known(kind: u8) -> bool {
     )
 }
 
-/// Waits for the next well-formed frame, answering `E` for each malformed one.
-pub fn receive(uart: &mut Uart, payload: &mut [u8; MAX_PAYLOAD]) -> Frame {
+/// What the receive loop hands to the board.
+pub enum Received {
+    /// A well-formed frame, its payload in the caller's buffer.
+    Frame(Frame),
+    /// A frame of a known type whose payload did not fit [`MAX_PAYLOAD`]; it was read and
+    /// dropped. The board answers it: an APDU gets a status word, other types `E 02`.
+    TooLong {
+        /// The frame type.
+        kind: u8,
+    },
+}
+
+/// Waits for the next well-formed or oversized frame, answering `E` for each other
+/// malformed one.
+pub fn receive(uart: &mut Uart, payload: &mut [u8; MAX_PAYLOAD]) -> Received {
     loop {
         match receive_one(uart, payload) {
-            Ok(frame) => return frame,
-            Err(error) => send(uart, b'E', &[error as u8]),
+            Ok(frame) => return Received::Frame(frame),
+            Err((kind, LinkError::TooLong)) => return Received::TooLong { kind },
+            Err((_, error)) => send(uart, b'E', &[error as u8]),
         }
     }
 }
 
-/// Reads one frame; on a timeout or an oversized frame, what was read is dropped.
-fn receive_one(uart: &mut Uart, payload: &mut [u8; MAX_PAYLOAD]) -> Result<Frame, LinkError> {
+/// Reads one frame; on a timeout or an oversized frame, what was read is dropped. An error
+/// comes with the type byte read.
+fn receive_one(
+    uart: &mut Uart,
+    payload: &mut [u8; MAX_PAYLOAD],
+) -> Result<Frame, (u8, LinkError)> {
     let kind = uart.read_byte();
+    receive_rest(uart, kind, payload).map_err(|error| (kind, error))
+}
+
+/// Reads the length and the payload of a frame of type `kind`.
+fn receive_rest(
+    uart: &mut Uart,
+    kind: u8,
+    payload: &mut [u8; MAX_PAYLOAD],
+) -> Result<Frame, LinkError> {
     if !known(kind) {
         return Err(LinkError::UnknownType);
     }

@@ -20,10 +20,11 @@ use core::ops::RangeInclusive;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::debug;
 use static_cell::ConstStaticCell;
+use ukey_card_edge::StatusWord;
 use ukey_firmware::{ATR, Card, Profile};
 use zeroize::Zeroize;
 
-use link::{LinkError, MAX_PAYLOAD};
+use link::{LinkError, MAX_PAYLOAD, Received};
 use rng::BoardRng;
 use store::Store;
 use uart::Uart;
@@ -219,7 +220,18 @@ fn main() -> ! {
         last_ticks: 0,
     };
     loop {
-        let frame = link::receive(&mut uart, PAYLOAD);
+        let frame = match link::receive(&mut uart, PAYLOAD) {
+            Received::Frame(frame) => frame,
+            // An APDU longer than any command the card takes: the card could not hold it.
+            Received::TooLong { kind: b'A' } => {
+                link::send(&mut uart, b'A', &StatusWord::WrongLength.to_bytes());
+                continue;
+            }
+            Received::TooLong { .. } => {
+                link::send(&mut uart, b'E', &[LinkError::TooLong as u8]);
+                continue;
+            }
+        };
         let payload = &mut PAYLOAD[..frame.len];
         if let Err(error) = board.handle(&mut uart, frame.kind, payload) {
             link::send(&mut uart, b'E', &[error as u8]);
