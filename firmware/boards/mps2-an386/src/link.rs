@@ -35,6 +35,9 @@ pub enum LinkError {
     BadProfile = 9,
     /// A load or dump outside the store, unaligned, or a load onto a part already loaded.
     OutOfStore = 10,
+    /// While the board waits for the host to store a flash operation (`W`, `X`), a type byte
+    /// other than that acknowledgement's; that single byte was dropped.
+    NotAnAcknowledgement = 11,
 }
 
 /// One received frame, its payload in the caller's buffer.
@@ -49,7 +52,7 @@ pub struct Frame {
 fn known(kind: u8) -> bool {
     matches!(
         kind,
-        b'S' | b'F' | b'L' | b'D' | b'C' | b'P' | b'R' | b'A' | b'H' | b'T' | b'Q'
+        b'S' | b'F' | b'L' | b'J' | b'D' | b'P' | b'R' | b'A' | b'H' | b'T' | b'Q'
     )
 }
 
@@ -79,23 +82,36 @@ pub fn receive(uart: &mut Uart, payload: &mut [u8; MAX_PAYLOAD]) -> Received {
 
 /// Reads one frame; on a timeout or an oversized frame, what was read is dropped. An error
 /// comes with the type byte read.
-fn receive_one(
-    uart: &mut Uart,
-    payload: &mut [u8; MAX_PAYLOAD],
-) -> Result<Frame, (u8, LinkError)> {
+fn receive_one(uart: &mut Uart, payload: &mut [u8; MAX_PAYLOAD]) -> Result<Frame, (u8, LinkError)> {
     let kind = uart.read_byte();
-    receive_rest(uart, kind, payload).map_err(|error| (kind, error))
+    if !known(kind) {
+        return Err((kind, LinkError::UnknownType));
+    }
+    let len = receive_payload(uart, payload).map_err(|error| (kind, error))?;
+    Ok(Frame { kind, len })
 }
 
-/// Reads the length and the payload of a frame of type `kind`.
-fn receive_rest(
-    uart: &mut Uart,
-    kind: u8,
-    payload: &mut [u8; MAX_PAYLOAD],
-) -> Result<Frame, LinkError> {
-    if !known(kind) {
-        return Err(LinkError::UnknownType);
+/// Waits for the host's acknowledgement of a `kind` frame the board sent: a `kind` frame
+/// whose payload is empty (stored) or one byte (refused). Anything else is answered with an
+/// `E` frame and dropped. Gives whether the host stored it.
+pub fn acknowledgement(uart: &mut Uart, kind: u8) -> bool {
+    loop {
+        let answer = if uart.read_byte() == kind {
+            let mut code = [0u8; 1];
+            receive_payload(uart, &mut code).map(|len| len == 0)
+        } else {
+            Err(LinkError::NotAnAcknowledgement)
+        };
+        match answer {
+            Ok(stored) => return stored,
+            Err(error) => send(uart, b'E', &[error as u8]),
+        }
     }
+}
+
+/// Reads a frame's length and its payload into `payload`; gives the length. A payload that
+/// does not fit is read and dropped.
+fn receive_payload(uart: &mut Uart, payload: &mut [u8]) -> Result<usize, LinkError> {
     let mut next = || uart.read_byte_until(Deadline::after_millis(BYTE_TIMEOUT_MS));
     let high = next().ok_or(LinkError::Timeout)?;
     let low = next().ok_or(LinkError::Timeout)?;
@@ -105,7 +121,7 @@ fn receive_rest(
             for byte in buf {
                 *byte = next().ok_or(LinkError::Timeout)?;
             }
-            Ok(Frame { kind, len })
+            Ok(len)
         }
         None => {
             for _ in 0..len {
