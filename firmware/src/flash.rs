@@ -17,7 +17,7 @@ use core::ops::Range;
 use embedded_storage::nor_flash::NorFlashErrorKind;
 
 #[cfg(any(feature = "std", test))]
-pub use file::{FileFlash, FileFlashError, ImageError, ImageErrorKind};
+pub use file::{FileFlash, FileFlashError, ImageError, ImageErrorKind, NewImage};
 pub use power_cut::{PowerCutError, PowerCutFlash};
 pub use ram::RamFlash;
 

@@ -30,6 +30,7 @@ pub use descriptor::Descriptors;
 use crate::applet::Applet;
 use crate::error::{Error, Result};
 use crate::link::Link;
+use device::MESSAGE_SIZE;
 use host::Host;
 use stack::Stack;
 
@@ -171,6 +172,13 @@ impl<A: Applet> Link for CcidLink<A> {
     }
 
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>> {
+        if command.len() > MESSAGE_SIZE {
+            return Err(Error::Ccid(format!(
+                "a {}-byte command is longer than any APDU ({MESSAGE_SIZE} bytes); nothing \
+                 was sent",
+                command.len()
+            )));
+        }
         self.operate(|host, applet| host.transmit(applet, command))
     }
 }

@@ -205,12 +205,16 @@ impl std::fmt::Debug for Token {
 }
 
 /// The card of the in-process links: its image (created from the profile on first use), its
-/// RNG.
+/// RNG. A new image takes its name only once the token in it is made (factory records,
+/// fixtures): a token killed or refused while being made leaves no image.
 fn open_card(options: &TokenOptions) -> Result<SimCard> {
     let rng = rng(options.seed)?;
-    let flash = match &options.image {
-        Some(path) => Flash::File(FileFlash::open_or_create(path, PAGES).map_err(Error::Image)?),
-        None => Flash::ram(),
+    let (flash, new_image) = match &options.image {
+        Some(path) => {
+            let (file, new_image) = FileFlash::open_or_create(path, PAGES).map_err(Error::Image)?;
+            (Flash::File(file), new_image)
+        }
+        None => (Flash::ram(), None),
     };
     let mut card = Card::new();
     let opened = card.load(flash, rng, &options.profile).map_err(|error| {
@@ -221,9 +225,10 @@ fn open_card(options: &TokenOptions) -> Result<SimCard> {
         Error::Open(format!("{place}: {error}"))
     })?;
     if opened == Opened::New {
-        options
-            .fixtures
-            .provision(&mut card, options.image.as_deref())?;
+        options.fixtures.provision(&mut card)?;
+    }
+    if let Some(new_image) = new_image {
+        new_image.publish().map_err(Error::Image)?;
     }
     Ok(card)
 }

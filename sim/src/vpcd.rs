@@ -5,8 +5,27 @@
 //! to it. Every message is a 2-byte big-endian length and then the payload. A 1-byte
 //! payload is a control code: `00` power off, `01` power on, `02` reset, `04` ATR request
 //! (answered with the framed ATR; pcscd polls presence with it, and reads the ATR with it after
-//! powering the card on). Any other payload is a
-//! command APDU, answered with the framed response.
+//! powering the card on). Any other payload is a command APDU, answered with the framed
+//! response.
+//!
+//! **A 1-byte APDU.** vpcd sends a client's 1-byte APDU exactly as it sends a control code,
+//! and then waits for an answer, holding the slot's lock so that nothing else reaches the
+//! card meanwhile; after a control code it waits for nothing. The two are told apart by what
+//! comes next:
+//!
+//! - a byte that is no control code (`A2`) is an APDU: the card answers it at once (the
+//!   applet answers `67 00`, wrong length);
+//! - `04` gets the ATR, whether pcscd asked or a client sent it as an APDU: harmless, nothing
+//!   changes;
+//! - `00`, `01` and `02` are held back until the next message arrives, and then carried out
+//!   before it. A real control code is always followed soon: pcscd reads the ATR right after
+//!   powering on or resetting, checks presence right after powering off (both measured at
+//!   0.2 ms), and polls presence every 400 ms anyway. If nothing comes within
+//!   [`CONTROL_CODE_BOUND`] (2 s), vpcd is blocked waiting for an answer, so the byte was a
+//!   client's APDU: the applet answers it and the card is neither powered off nor reset.
+//!
+//! So a 1-byte APDU of `00`, `01` or `02` takes 2 s to be answered; it never jams the reader
+//! and never changes the card's state, and the stream never loses its place.
 //!
 //! vpcd writes the length and the body of each message in two writes without TCP_NODELAY,
 //! so a card that delays its ACKs stalls every APDU for about 48 ms. The token sets
@@ -120,6 +139,11 @@ fn is_transient(error: &io::Error) -> bool {
     )
 }
 
+/// How long a power control code (`00`, `01`, `02`) waits for the next message before it is
+/// taken for a client's 1-byte APDU: five of pcscd's 400 ms presence polls, and ten thousand
+/// times the 0.2 ms after which pcscd follows a real one.
+pub const CONTROL_CODE_BOUND: Duration = Duration::from_secs(2);
+
 /// Serves one connection until vpcd closes it or a stop is requested. Socket errors end
 /// the connection (the caller reconnects); only a failing link is an error.
 fn serve<L: Link>(link: &mut L, stream: &TcpStream, control: &Control) -> Result<()> {
@@ -129,45 +153,76 @@ fn serve<L: Link>(link: &mut L, stream: &TcpStream, control: &Control) -> Result
     control.watch(watched);
     let mut stream = stream;
     let mut powered = false;
+    // A power control code held back until the next message shows it was one.
+    let mut held: Option<u8> = None;
     loop {
-        let Ok(Some(message)) = read_message(&mut stream) else {
+        if let Some(code) = held {
+            match next_message_within(stream, CONTROL_CODE_BOUND) {
+                Ok(true) => {}
+                Ok(false) => {
+                    // vpcd waits for an answer: a client sent this byte as an APDU.
+                    held = None;
+                    let answer = link.transmit(&[code])?;
+                    if write_message(&mut stream, &answer).is_err() {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                Err(_) => return Ok(()),
+            }
+        }
+        let message = read_message(&mut stream);
+        if let Some(code) = held.take() {
+            powered = power(link, code, powered)?;
+        }
+        let Ok(Some(message)) = message else {
             return Ok(());
         };
         let answer = match message.as_slice() {
-            [CTRL_OFF] => {
-                link.power_off()?;
-                None
+            [code @ (CTRL_OFF | CTRL_ON | CTRL_RESET)] => {
+                held = Some(*code);
+                continue;
             }
-            [CTRL_ON] => {
-                link.power_on()?;
-                powered = true;
-                None
-            }
-            [CTRL_RESET] => {
-                link.reset()?;
-                None
-            }
-            [CTRL_ATR] => Some(link.atr()?),
-            [code] => {
-                eprintln!("ukey-sim: ignoring unknown vpcd control code {code:02X}");
-                None
-            }
-            command => Some(link.transmit(command)?),
+            [CTRL_ATR] => link.atr()?,
+            command => link.transmit(command)?,
         };
-        if let Some(answer) = answer {
-            if answer.len() > usize::from(u16::MAX) {
-                return Err(Error::Vpcd(format!(
-                    "a {}-byte answer does not fit a vpcd message",
-                    answer.len()
-                )));
-            }
-            if write_message(&mut stream, &answer).is_err() {
-                return Ok(());
-            }
-            if powered && message == [CTRL_ATR] {
-                control.set_seen(true);
-            }
+        if answer.len() > usize::from(u16::MAX) {
+            return Err(Error::Vpcd(format!(
+                "a {}-byte answer does not fit a vpcd message",
+                answer.len()
+            )));
         }
+        if write_message(&mut stream, &answer).is_err() {
+            return Ok(());
+        }
+        if powered && message == [CTRL_ATR] {
+            control.set_seen(true);
+        }
+    }
+}
+
+/// Carries out a power control code; gives whether the card is powered on since.
+fn power<L: Link>(link: &mut L, code: u8, powered: bool) -> Result<bool> {
+    match code {
+        CTRL_OFF => link.power_off().map(|()| powered),
+        CTRL_ON => link.power_on().map(|_| true),
+        _ => link.reset().map(|_| powered),
+    }
+}
+
+/// Waits up to `bound` for the start of vpcd's next message (or the end of the
+/// connection); `false` if nothing came.
+fn next_message_within(stream: &TcpStream, bound: Duration) -> io::Result<bool> {
+    stream.set_read_timeout(Some(bound))?;
+    let mut byte = [0u8; 1];
+    let peeked = stream.peek(&mut byte);
+    stream.set_read_timeout(None)?;
+    match peeked {
+        Ok(_) => Ok(true),
+        Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            Ok(false)
+        }
+        Err(error) => Err(error),
     }
 }
 

@@ -116,7 +116,7 @@ fn apdus_of_every_size_cross_the_usb_link_intact() -> TestResult {
     // 54 bytes fill the first 64-byte packet after the 10-byte header; 3,062 fill one CCID
     // message (dwMaxCCIDMsgLen 3,072); longer commands are chained.
     for size in [
-        4, 5, 53, 54, 55, 64, 118, 119, 261, 1000, 3062, 3063, 5000, 7000,
+        4, 5, 53, 54, 55, 64, 118, 119, 261, 1000, 3062, 3063, 5000, 7000, 7610, 20_000,
     ] {
         let command: Vec<u8> = (0..size).map(|i: usize| (i * 7 + size) as u8).collect();
         assert_eq!(

@@ -179,3 +179,74 @@ fn profiles_load_and_bad_ones_say_what_to_fix() -> TestResult {
     assert!(missing.to_string().contains("default"), "{missing}");
     Ok(())
 }
+
+/// The calls of a token being made that change its image file: the creation's writes, syncs,
+/// link and removal, then each flash write of the factory records (and, on the QEMU link,
+/// each one the board's write-through brings).
+const FILE_CALLS: [&str; 6] = [
+    "pwrite64",
+    "fsync",
+    "fdatasync",
+    "linkat",
+    "unlink",
+    "unlinkat",
+];
+
+/// Runs `ukey-sim` on `image` until it has opened the token: `--vpcd nonsense` is refused
+/// right after, so a run that opened the token exits 1 saying so. With `kill_at`, strace
+/// kills it (SIGKILL) on entering the n-th call of that kind; gives whether it was killed.
+fn make_token(image: &Path, link: &str, kill_at: Option<(&str, usize)>) -> Result<bool, String> {
+    let mut command = match kill_at {
+        Some((call, n)) => {
+            let mut strace = std::process::Command::new("strace");
+            strace
+                .args(["-qq", "-o", "/dev/null", "-e", &format!("trace={call}")])
+                .args(["-e", &format!("inject={call}:signal=KILL:when={n}")])
+                .arg(env!("CARGO_BIN_EXE_ukey-sim"));
+            strace
+        }
+        None => std::process::Command::new(env!("CARGO_BIN_EXE_ukey-sim")),
+    };
+    let output = command
+        .args(["--vpcd", "nonsense", "--link", link])
+        .arg("--image")
+        .arg(image)
+        .output()
+        .map_err(|error| format!("running strace (apt-get install strace): {error}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if stderr.contains("connecting to vpcd at nonsense") {
+        return Ok(false);
+    }
+    match output.status.code() {
+        Some(137) | None => Ok(true),
+        _ => Err(format!("{link}, killed at {kill_at:?}: {stderr}")),
+    }
+}
+
+#[test]
+fn a_token_killed_while_it_is_made_has_no_image_or_one_that_opens() -> TestResult {
+    let dir = TempDir::new("killed-making")?;
+    let mut kills = 0;
+    for link in ["direct", "qemu"] {
+        for call in FILE_CALLS {
+            for n in 1.. {
+                let image = dir.path(&format!("{link}-{call}-{n}.img"));
+                if !make_token(&image, link, Some((call, n)))? {
+                    break;
+                }
+                kills += 1;
+                // Whatever the instant, the next run opens the token or makes it anew.
+                assert!(
+                    !make_token(&image, link, None)?,
+                    "{link}: killed at {call} #{n}, then not opened"
+                );
+            }
+        }
+    }
+    eprintln!("{kills} runs killed at a call that changes the image; every one reopened");
+    assert!(
+        kills > 10,
+        "only {kills} kills: strace did not reach the image"
+    );
+    Ok(())
+}

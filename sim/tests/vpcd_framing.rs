@@ -1,12 +1,12 @@
-//! The vpcd link against a fake vpcd in process: framing, control codes, reconnection and
-//! a clean stop.
+//! The vpcd link against a fake vpcd in process: framing, control codes told apart from
+//! 1-byte APDUs, reconnection and a clean stop.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ukey_sim::{Applet, Control, DirectLink, vpcd};
 
@@ -128,8 +128,9 @@ fn control_codes_and_apdus_are_framed_as_vpcd_expects() -> TestResult {
     send(&mut vpcd, &long)?;
     assert_eq!(receive(&mut vpcd)?.len(), 5002);
 
-    // Unknown control codes are ignored; the link keeps working.
+    // A 1-byte payload that is no control code is a client's APDU, answered at once.
     send(&mut vpcd, &[0x07])?;
+    assert_eq!(receive(&mut vpcd)?, [0x07, 0x90, 0x00]);
     send(&mut vpcd, &[0x04])?;
     assert_eq!(receive(&mut vpcd)?, ukey_firmware::ATR);
 
@@ -140,6 +141,39 @@ fn control_codes_and_apdus_are_framed_as_vpcd_expects() -> TestResult {
         0,
         "the token closes the connection"
     );
+    Ok(())
+}
+
+#[test]
+fn a_power_code_that_nothing_follows_was_a_clients_apdu_and_is_answered() -> TestResult {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let player = Player::start(listener.local_addr()?.to_string());
+    let mut vpcd = accept(&listener)?;
+    send(&mut vpcd, &[0x01])?;
+    send(&mut vpcd, &[0x04])?;
+    assert_eq!(receive(&mut vpcd)?, ukey_firmware::ATR);
+    let resets = player.resets.load(Ordering::SeqCst);
+
+    for code in [0x00, 0x01, 0x02] {
+        // vpcd sends the byte and waits for an answer, as it does for a client's APDU.
+        let started = Instant::now();
+        send(&mut vpcd, &[code])?;
+        assert_eq!(receive(&mut vpcd)?, [code, 0x90, 0x00], "{code:02X}");
+        assert!(started.elapsed() >= vpcd::CONTROL_CODE_BOUND, "{code:02X}");
+    }
+    assert_eq!(
+        player.resets.load(Ordering::SeqCst),
+        resets,
+        "an APDU powered the card off or reset it"
+    );
+    // The card still works, and a real power code, followed at once, is carried out.
+    send(&mut vpcd, &[0x11, 0x22])?;
+    assert_eq!(receive(&mut vpcd)?, [0x22, 0x11, 0x90, 0x00]);
+    send(&mut vpcd, &[0x02])?;
+    send(&mut vpcd, &[0x04])?;
+    assert_eq!(receive(&mut vpcd)?, ukey_firmware::ATR);
+    assert!(player.resets.load(Ordering::SeqCst) > resets);
+    player.stop()?;
     Ok(())
 }
 

@@ -13,7 +13,7 @@
 //! ```
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,10 @@ use embedded_storage::nor_flash::{
 };
 
 use super::{PAGE_SIZE, READ_SIZE, WRITE_SIZE, erase_image, read_image, write_image};
+
+mod new_image;
+
+pub use new_image::NewImage;
 
 const MAGIC: [u8; 8] = *b"UKEYFLSH";
 const VERSION: u32 = 1;
@@ -205,7 +209,8 @@ impl std::error::Error for FileFlashError {}
 /// The bytes live in memory; every write and erase is written through to the file at once
 /// (so a killed simulator loses nothing the token had written), and [`flush`](Self::flush)
 /// makes it durable. The file is locked for as long as the `FileFlash` lives, so two
-/// simulators cannot share one token.
+/// simulators cannot share one token. A new image is made aside and takes its name only once
+/// it is complete ([`NewImage`]).
 #[derive(Debug)]
 pub struct FileFlash {
     file: File,
@@ -214,43 +219,6 @@ pub struct FileFlash {
 }
 
 impl FileFlash {
-    /// Creates a blank (fully erased) image of `pages` 4 KiB pages at `path`; refuses to touch
-    /// a file that already exists.
-    pub fn create(path: impl AsRef<Path>, pages: u32) -> Result<Self, ImageError> {
-        let path = path.as_ref();
-        if pages == 0 || pages > MAX_PAGES {
-            return Err(ImageError::new(path, ImageErrorKind::PageCount(pages)));
-        }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .map_err(|error| match error.kind() {
-                io::ErrorKind::AlreadyExists => {
-                    ImageError::new(path, ImageErrorKind::AlreadyExists)
-                }
-                _ => ImageError::new(path, ImageErrorKind::Io(error)),
-            })?;
-        lock(&file, path)?;
-        let bytes = vec![0xFF; pages as usize * PAGE_SIZE];
-        let written = file
-            .write_all_at(&header(pages), 0)
-            .and_then(|()| file.write_all_at(&bytes, HEADER_LEN as u64))
-            .and_then(|()| file.sync_all());
-        if let Err(error) = written {
-            // The half-written file is ours and useless; if removing it fails too, the error
-            // the caller needs is still the first one.
-            let _ = fs::remove_file(path);
-            return Err(ImageError::new(path, ImageErrorKind::Io(error)));
-        }
-        Ok(Self {
-            file,
-            path: path.to_path_buf(),
-            bytes,
-        })
-    }
-
     /// Opens the image at `path` after checking its header and size; a file that is not a
     /// complete, intact ukey image is refused with the reason and left untouched.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, ImageError> {
@@ -277,16 +245,6 @@ impl FileFlash {
             path: path.to_path_buf(),
             bytes,
         })
-    }
-
-    /// Opens the image at `path`, or creates a blank one of `pages` pages if there is no file
-    /// there. An existing image keeps its own page count.
-    pub fn open_or_create(path: impl AsRef<Path>, pages: u32) -> Result<Self, ImageError> {
-        let path = path.as_ref();
-        match Self::create(path, pages) {
-            Err(error) if matches!(error.kind, ImageErrorKind::AlreadyExists) => Self::open(path),
-            created => created,
-        }
     }
 
     /// Makes every write and erase so far durable on disk (`fsync` of the data).
@@ -410,247 +368,4 @@ impl NorFlash for FileFlash {
 impl MultiwriteNorFlash for FileFlash {}
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A fresh directory under the system temp dir, removed when dropped.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(name: &str) -> Self {
-            let dir =
-                std::env::temp_dir().join(format!("ukey-file-flash-{}-{name}", std::process::id()));
-            let _ = fs::remove_dir_all(&dir);
-            fs::create_dir_all(&dir).unwrap();
-            Self(dir)
-        }
-
-        fn image(&self) -> PathBuf {
-            self.0.join("token.img")
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-
-    /// Cuts or extends (with zeros) the file at `path` to `len` bytes.
-    fn set_len(path: &Path, len: u64) {
-        File::options()
-            .write(true)
-            .open(path)
-            .unwrap()
-            .set_len(len)
-            .unwrap();
-    }
-
-    /// Opens `path`, expects a refusal, and checks the file was left byte for byte as it was.
-    fn refused(path: &Path) -> ImageError {
-        let before = fs::read(path).unwrap();
-        let error = FileFlash::open(path).unwrap_err();
-        assert_eq!(
-            fs::read(path).unwrap(),
-            before,
-            "a refused open changed the file"
-        );
-        assert!(error.to_string().contains(&path.display().to_string()));
-        error
-    }
-
-    #[test]
-    fn crc32_matches_the_standard_check_value() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
-    }
-
-    #[test]
-    fn create_then_open_round_trip() {
-        let dir = TempDir::new("round-trip");
-        let path = dir.image();
-        let mut flash = FileFlash::create(&path, 3).unwrap();
-        assert_eq!(flash.capacity(), 3 * PAGE_SIZE);
-        assert_eq!(
-            fs::metadata(&path).unwrap().len(),
-            (HEADER_LEN + 3 * PAGE_SIZE) as u64
-        );
-        flash.write(8, &[1, 2, 3, 4, 5, 6, 7, 8]).unwrap();
-        flash
-            .write(8, &[0xFF, 0xFF, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
-            .unwrap();
-        flash.write(PAGE_SIZE as u32, &[0; 4]).unwrap();
-        flash.erase(PAGE_SIZE as u32, 2 * PAGE_SIZE as u32).unwrap();
-        flash.write(2 * PAGE_SIZE as u32 + 4, &[9; 4]).unwrap();
-        assert_eq!(
-            flash.write(2, &[0; 4]),
-            Err(FileFlashError::Nor(NorFlashErrorKind::NotAligned))
-        );
-        flash.flush().unwrap();
-        let expected = flash.bytes.clone();
-        drop(flash);
-
-        // Every write went through to the file, without waiting for a flush.
-        let file = fs::read(&path).unwrap();
-        assert_eq!(&file[..HEADER_LEN], &header(3));
-        assert_eq!(&file[HEADER_LEN..], &expected[..]);
-
-        let mut flash = FileFlash::open(&path).unwrap();
-        let mut bytes = [0; 8];
-        flash.read(8, &mut bytes).unwrap();
-        assert_eq!(bytes, [1, 2, 0, 4, 5, 6, 7, 8]);
-        flash.read(PAGE_SIZE as u32, &mut bytes).unwrap();
-        assert_eq!(bytes, [0xFF; 8]);
-        flash.read(2 * PAGE_SIZE as u32, &mut bytes).unwrap();
-        assert_eq!(bytes, [0xFF, 0xFF, 0xFF, 0xFF, 9, 9, 9, 9]);
-        assert_eq!(flash.bytes, expected);
-    }
-
-    #[test]
-    fn create_refuses_an_existing_file_and_bad_page_counts() {
-        let dir = TempDir::new("create");
-        let path = dir.image();
-        fs::write(&path, b"precious").unwrap();
-        let error = FileFlash::create(&path, 4).unwrap_err();
-        assert!(matches!(error.kind(), ImageErrorKind::AlreadyExists));
-        assert_eq!(fs::read(&path).unwrap(), b"precious");
-
-        let other = dir.0.join("other.img");
-        for pages in [0, MAX_PAGES + 1] {
-            let error = FileFlash::create(&other, pages).unwrap_err();
-            assert!(matches!(error.kind(), ImageErrorKind::PageCount(p) if *p == pages));
-            assert!(!other.exists());
-        }
-    }
-
-    #[test]
-    fn open_or_create_creates_once_then_opens() {
-        let dir = TempDir::new("open-or-create");
-        let path = dir.image();
-        let mut flash = FileFlash::open_or_create(&path, 2).unwrap();
-        flash.write(0, &[7; 4]).unwrap();
-        drop(flash);
-        let mut flash = FileFlash::open_or_create(&path, 5).unwrap();
-        assert_eq!(flash.capacity(), 2 * PAGE_SIZE);
-        let mut bytes = [0; 4];
-        flash.read(0, &mut bytes).unwrap();
-        assert_eq!(bytes, [7; 4]);
-    }
-
-    #[test]
-    fn a_second_open_is_refused_while_locked() {
-        let dir = TempDir::new("locked");
-        let path = dir.image();
-        let first = FileFlash::create(&path, 1).unwrap();
-        assert!(matches!(refused(&path).kind(), ImageErrorKind::Locked));
-        assert!(matches!(
-            FileFlash::open_or_create(&path, 1).unwrap_err().kind(),
-            ImageErrorKind::Locked
-        ));
-        drop(first);
-        let second = FileFlash::open(&path).unwrap();
-        assert!(matches!(refused(&path).kind(), ImageErrorKind::Locked));
-        drop(second);
-    }
-
-    #[test]
-    fn an_image_of_the_wrong_size_is_refused() {
-        let dir = TempDir::new("size");
-        let path = dir.image();
-        drop(FileFlash::create(&path, 2).unwrap());
-        let full = (HEADER_LEN + 2 * PAGE_SIZE) as u64;
-        set_len(&path, full + 1);
-        assert!(matches!(
-            refused(&path).kind(),
-            ImageErrorKind::TrailingBytes { expected, found } if *expected == full && *found == full + 1
-        ));
-        set_len(&path, full - 100);
-        assert!(matches!(
-            refused(&path).kind(),
-            ImageErrorKind::Truncated { expected, found } if *expected == full && *found == full - 100
-        ));
-        // Down to a part of the header, then nothing.
-        for len in [HEADER_LEN as u64 - 1, 8, 5, 0] {
-            set_len(&path, len);
-            assert!(matches!(
-                refused(&path).kind(),
-                ImageErrorKind::Truncated { .. }
-            ));
-        }
-    }
-
-    #[test]
-    fn a_foreign_file_is_refused() {
-        let dir = TempDir::new("foreign");
-        let path = dir.image();
-        fs::write(&path, b"#!/bin/sh\necho not a token image\n").unwrap();
-        assert!(matches!(refused(&path).kind(), ImageErrorKind::NotAnImage));
-        fs::write(&path, b"UKEY").unwrap();
-        assert!(matches!(
-            refused(&path).kind(),
-            ImageErrorKind::Truncated { .. }
-        ));
-        fs::write(&path, b"UKEYflsh and more").unwrap();
-        assert!(matches!(refused(&path).kind(), ImageErrorKind::NotAnImage));
-    }
-
-    #[test]
-    fn a_corrupt_header_is_refused() {
-        let dir = TempDir::new("corrupt");
-        let path = dir.image();
-        drop(FileFlash::create(&path, 2).unwrap());
-        let good = fs::read(&path).unwrap();
-        for at in [12, 16, 19, 20, 23] {
-            let mut bad = good.clone();
-            bad[at] ^= 0x04;
-            fs::write(&path, &bad).unwrap();
-            assert!(
-                matches!(refused(&path).kind(), ImageErrorKind::CorruptHeader),
-                "byte {at}"
-            );
-        }
-
-        let mut bad = good.clone();
-        bad[8] = 2;
-        fs::write(&path, &bad).unwrap();
-        assert!(matches!(
-            refused(&path).kind(),
-            ImageErrorKind::UnsupportedVersion(2)
-        ));
-    }
-
-    #[test]
-    fn a_header_for_another_geometry_is_refused() {
-        let dir = TempDir::new("geometry");
-        let path = dir.image();
-        let mut image = header(0).to_vec();
-        fs::write(&path, &image).unwrap();
-        assert!(matches!(
-            refused(&path).kind(),
-            ImageErrorKind::UnsupportedGeometry { pages: 0, .. }
-        ));
-
-        image = header(1).to_vec();
-        image[12..16].copy_from_slice(&2048u32.to_le_bytes());
-        let checksum = crc32(&image[..CHECKED_LEN]);
-        image[CHECKED_LEN..].copy_from_slice(&checksum.to_le_bytes());
-        image.resize(HEADER_LEN + 2048, 0xFF);
-        fs::write(&path, &image).unwrap();
-        assert!(matches!(
-            refused(&path).kind(),
-            ImageErrorKind::UnsupportedGeometry {
-                page_size: 2048,
-                pages: 1
-            }
-        ));
-    }
-
-    #[test]
-    fn a_missing_file_is_an_io_error() {
-        let dir = TempDir::new("missing");
-        let error = FileFlash::open(dir.image()).unwrap_err();
-        assert!(
-            matches!(error.kind(), ImageErrorKind::Io(e) if e.kind() == io::ErrorKind::NotFound)
-        );
-        assert!(std::error::Error::source(&error).is_some());
-    }
-}
+mod tests;

@@ -16,9 +16,14 @@ use usbd_ccid::{Ccid, Status};
 use super::bus::SimBus;
 use crate::applet::Applet;
 
-/// The largest APDU or response the interchange carries. usbd-ccid itself takes commands of
-/// up to 3,062 bytes (dwMaxCCIDMsgLen 3,072 less the header).
-pub(crate) const MESSAGE_SIZE: usize = 7609;
+/// The largest APDU or response the interchange carries: the longest extended APDU (header
+/// 4, Lc 3, 65,535 data bytes, Le 2), which the descriptor's "short and extended APDU level
+/// exchange" promises to take. usbd-ccid takes up to 3,062 bytes per CCID message
+/// (dwMaxCCIDMsgLen 3,072 less the header) and gathers a chained APDU in the interchange; a
+/// chain that overflows it is dropped without an answer and the host waits in vain (a real
+/// host times out; this one stopped the link). With room for any APDU, every command reaches
+/// the applet and gets the applet's own status word, as on the direct link.
+pub(crate) const MESSAGE_SIZE: usize = 4 + 3 + 65_535 + 2;
 
 /// One APDU or response in the interchange.
 pub(crate) type Message = heapless::Vec<u8, MESSAGE_SIZE>;

@@ -2,24 +2,16 @@
 //! firmware's personalisation calls (outside the card edge, as a manufacturer loads a
 //! token). A token made before keeps what it holds: fixtures are never applied twice.
 
-use std::path::Path;
-
 use super::fixture::Fixtures;
 use crate::error::{Error, Result};
 use crate::token::SimCard;
 
 impl Fixtures {
-    /// Preloads the fixtures into `card`, a token just made from a blank flash. If the
-    /// firmware refuses one, the image file (`image`, made just now) is removed, so that a
-    /// bad fixture leaves no half-made token behind.
-    pub fn provision(&self, card: &mut SimCard, image: Option<&Path>) -> Result<()> {
-        self.load_into(card).inspect_err(|_| {
-            if let Some(path) = image {
-                // The image held nothing before; if removing it fails, the error the user
-                // needs is still the fixture's.
-                let _ = std::fs::remove_file(path);
-            }
-        })
+    /// Preloads the fixtures into `card`, a token just made from a blank flash. The image of
+    /// a token being made is still aside ([`ukey_firmware::flash::NewImage`]): if the firmware
+    /// refuses a fixture, it is never published, so a bad fixture leaves no half-made token.
+    pub fn provision(&self, card: &mut SimCard) -> Result<()> {
+        self.load_into(card)
     }
 
     fn load_into(&self, card: &mut SimCard) -> Result<()> {

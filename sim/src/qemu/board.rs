@@ -40,12 +40,32 @@ kill "$qemu" 2>/dev/null
 wait "$qemu"
 "#;
 
+/// Where the board's write-through (`J`) goes: the host's copy of the store, kept in step
+/// with the board's flash, one flash operation at a time.
+pub trait Journal: Send {
+    /// Stores a write of `bytes` at `offset` (NOR rules: bits are only cleared).
+    fn write(&mut self, offset: u32, bytes: &[u8]) -> io::Result<()>;
+
+    /// Stores an erase of the pages `from..to`.
+    fn erase(&mut self, from: u32, to: u32) -> io::Result<()>;
+}
+
 /// A running QEMU with the board image, and the link to its UART0. Dropping it ends QEMU.
-#[derive(Debug)]
 pub struct Board {
     qemu: Child,
     lifeline: Option<ChildStdin>,
     uart: TcpStream,
+    journal: Option<Box<dyn Journal>>,
+}
+
+impl std::fmt::Debug for Board {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Board")
+            .field("qemu", &self.qemu)
+            .field("uart", &self.uart)
+            .field("journal", &self.journal.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Board {
@@ -96,6 +116,7 @@ impl Board {
                 qemu,
                 lifeline,
                 uart,
+                journal: None,
             }),
             Err(error) => {
                 let _ = qemu.kill();
@@ -122,8 +143,35 @@ impl Board {
         self.uart.write_all(bytes)
     }
 
-    /// Reads the board's next frame: its type and payload.
+    /// Reads the board's next frame: its type and payload. With a journal, the flash
+    /// operations the board sends meanwhile (`W`, `X`) are stored in it and acknowledged
+    /// first; one the journal fails to store is refused (the card sees a failed flash
+    /// operation, and nothing changes on either side), and the failure is returned once the
+    /// board's frame has come.
     pub fn answer(&mut self) -> io::Result<(u8, Vec<u8>)> {
+        let mut failed = None;
+        loop {
+            let (kind, payload) = self.read_frame()?;
+            let Some(journal) = self
+                .journal
+                .as_mut()
+                .filter(|_| matches!(kind, b'W' | b'X'))
+            else {
+                return match failed {
+                    Some(error) => Err(error),
+                    None => Ok((kind, payload)),
+                };
+            };
+            let stored = store(journal.as_mut(), kind, &payload);
+            let refused: &[u8] = if stored.is_ok() { &[] } else { &[1] };
+            self.send_raw(&[&[kind, 0, refused.len() as u8][..], refused].concat())?;
+            if let Err(error) = stored {
+                failed.get_or_insert(error);
+            }
+        }
+    }
+
+    fn read_frame(&mut self) -> io::Result<(u8, Vec<u8>)> {
         let mut head = [0u8; 3];
         self.uart.read_exact(&mut head)?;
         let mut answer = vec![0u8; usize::from(u16::from_be_bytes([head[1], head[2]]))];
@@ -157,6 +205,15 @@ impl Board {
     /// Sets the profile a blank store is made into; only before the first power-on.
     pub fn profile(&mut self, profile: &Profile) -> io::Result<()> {
         self.call(b'F', &encode_profile(profile)).map(drop)
+    }
+
+    /// Turns on the board's write-through (`J`), before the first power-on: from then on
+    /// every flash write and erase the card makes is stored in `journal` before the board
+    /// carries it out.
+    pub fn journal(&mut self, journal: Box<dyn Journal>) -> io::Result<()> {
+        self.call(b'J', &[])?;
+        self.journal = Some(journal);
+        Ok(())
     }
 
     /// Loads a store image (all of it, [`STORE_BYTES`]) into the blank store before the
@@ -199,16 +256,6 @@ impl Board {
             return Err(io::Error::other("the board sent a short page of its store"));
         }
         Ok(part)
-    }
-
-    /// The pages of the store the card wrote or erased since the previous call: bit n for
-    /// page n (`C`).
-    pub fn changed_pages(&mut self) -> io::Result<u16> {
-        let answer = self.call(b'C', &[])?;
-        let bits = answer
-            .try_into()
-            .map_err(|_| io::Error::other("the board's `C` answer is not 2 bytes"))?;
-        Ok(u16::from_be_bytes(bits))
     }
 
     /// Powers the card on (the first time, opens it over the store); returns the ATR.
@@ -322,6 +369,19 @@ fn accept(listener: &TcpListener, qemu: &mut Child) -> io::Result<TcpStream> {
     }
 }
 
+/// Stores one flash operation the board sent: `W` offset (u32 BE) and bytes, or `X` from and
+/// to (u32 BE each).
+fn store(journal: &mut dyn Journal, kind: u8, payload: &[u8]) -> io::Result<()> {
+    let malformed = || io::Error::other(format!("a malformed `{}` frame", char::from(kind)));
+    let (offset, rest) = payload.split_first_chunk::<4>().ok_or_else(malformed)?;
+    let offset = u32::from_be_bytes(*offset);
+    match (kind, rest) {
+        (b'W', bytes) => journal.write(offset, bytes),
+        (_, &[a, b, c, d]) => journal.erase(offset, u32::from_be_bytes([a, b, c, d])),
+        _ => Err(malformed()),
+    }
+}
+
 /// The board's `E` codes in words.
 fn refusal(code: &[u8]) -> String {
     let what = match code {
@@ -335,6 +395,7 @@ fn refusal(code: &[u8]) -> String {
         [8] => "the store could not be opened (not a token's, or corrupted)",
         [9] => "the profile breaks a rule of the card edge",
         [10] => "outside the store, or onto a part already loaded",
+        [11] => "not the acknowledgement of a flash operation",
         _ => "unknown error",
     };
     format!("{what} (E {code:02X?})")

@@ -35,6 +35,9 @@ pub enum LinkError {
     BadProfile = 9,
     /// A load or dump outside the store, unaligned, or a load onto a part already loaded.
     OutOfStore = 10,
+    /// While the board waits for the host to store a flash operation (`W`, `X`), a type byte
+    /// other than that acknowledgement's; that single byte was dropped.
+    NotAnAcknowledgement = 11,
 }
 
 /// One received frame, its payload in the caller's buffer.
@@ -49,26 +52,66 @@ pub struct Frame {
 fn known(kind: u8) -> bool {
     matches!(
         kind,
-        b'S' | b'F' | b'L' | b'D' | b'C' | b'P' | b'R' | b'A' | b'H' | b'T' | b'Q'
+        b'S' | b'F' | b'L' | b'J' | b'D' | b'P' | b'R' | b'A' | b'H' | b'T' | b'Q'
     )
 }
 
-/// Waits for the next well-formed frame, answering `E` for each malformed one.
-pub fn receive(uart: &mut Uart, payload: &mut [u8; MAX_PAYLOAD]) -> Frame {
+/// What the receive loop hands to the board.
+pub enum Received {
+    /// A well-formed frame, its payload in the caller's buffer.
+    Frame(Frame),
+    /// A frame of a known type whose payload did not fit [`MAX_PAYLOAD`]; it was read and
+    /// dropped. The board answers it: an APDU gets a status word, other types `E 02`.
+    TooLong {
+        /// The frame type.
+        kind: u8,
+    },
+}
+
+/// Waits for the next well-formed or oversized frame, answering `E` for each other
+/// malformed one.
+pub fn receive(uart: &mut Uart, payload: &mut [u8; MAX_PAYLOAD]) -> Received {
     loop {
         match receive_one(uart, payload) {
-            Ok(frame) => return frame,
+            Ok(frame) => return Received::Frame(frame),
+            Err((kind, LinkError::TooLong)) => return Received::TooLong { kind },
+            Err((_, error)) => send(uart, b'E', &[error as u8]),
+        }
+    }
+}
+
+/// Reads one frame; on a timeout or an oversized frame, what was read is dropped. An error
+/// comes with the type byte read.
+fn receive_one(uart: &mut Uart, payload: &mut [u8; MAX_PAYLOAD]) -> Result<Frame, (u8, LinkError)> {
+    let kind = uart.read_byte();
+    if !known(kind) {
+        return Err((kind, LinkError::UnknownType));
+    }
+    let len = receive_payload(uart, payload).map_err(|error| (kind, error))?;
+    Ok(Frame { kind, len })
+}
+
+/// Waits for the host's acknowledgement of a `kind` frame the board sent: a `kind` frame
+/// whose payload is empty (stored) or one byte (refused). Anything else is answered with an
+/// `E` frame and dropped. Gives whether the host stored it.
+pub fn acknowledgement(uart: &mut Uart, kind: u8) -> bool {
+    loop {
+        let answer = if uart.read_byte() == kind {
+            let mut code = [0u8; 1];
+            receive_payload(uart, &mut code).map(|len| len == 0)
+        } else {
+            Err(LinkError::NotAnAcknowledgement)
+        };
+        match answer {
+            Ok(stored) => return stored,
             Err(error) => send(uart, b'E', &[error as u8]),
         }
     }
 }
 
-/// Reads one frame; on a timeout or an oversized frame, what was read is dropped.
-fn receive_one(uart: &mut Uart, payload: &mut [u8; MAX_PAYLOAD]) -> Result<Frame, LinkError> {
-    let kind = uart.read_byte();
-    if !known(kind) {
-        return Err(LinkError::UnknownType);
-    }
+/// Reads a frame's length and its payload into `payload`; gives the length. A payload that
+/// does not fit is read and dropped.
+fn receive_payload(uart: &mut Uart, payload: &mut [u8]) -> Result<usize, LinkError> {
     let mut next = || uart.read_byte_until(Deadline::after_millis(BYTE_TIMEOUT_MS));
     let high = next().ok_or(LinkError::Timeout)?;
     let low = next().ok_or(LinkError::Timeout)?;
@@ -78,7 +121,7 @@ fn receive_one(uart: &mut Uart, payload: &mut [u8; MAX_PAYLOAD]) -> Result<Frame
             for byte in buf {
                 *byte = next().ok_or(LinkError::Timeout)?;
             }
-            Ok(Frame { kind, len })
+            Ok(len)
         }
         None => {
             for _ in 0..len {

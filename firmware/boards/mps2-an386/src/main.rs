@@ -9,6 +9,7 @@
 
 mod clock;
 mod factory;
+mod journal;
 mod link;
 mod rng;
 mod stack;
@@ -20,10 +21,11 @@ use core::ops::RangeInclusive;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::debug;
 use static_cell::ConstStaticCell;
+use ukey_card_edge::StatusWord;
 use ukey_firmware::{ATR, Card, Profile};
 use zeroize::Zeroize;
 
-use link::{LinkError, MAX_PAYLOAD};
+use link::{LinkError, MAX_PAYLOAD, Received};
 use rng::BoardRng;
 use store::Store;
 use uart::Uart;
@@ -86,7 +88,7 @@ struct Board {
 impl Board {
     /// Answers one well-formed frame; an error becomes an `E` frame.
     fn handle(&mut self, uart: &mut Uart, kind: u8, payload: &[u8]) -> Result<(), LinkError> {
-        if matches!(kind, b'C' | b'P' | b'R' | b'H' | b'T' | b'Q') && !payload.is_empty() {
+        if matches!(kind, b'J' | b'P' | b'R' | b'H' | b'T' | b'Q') && !payload.is_empty() {
             return Err(LinkError::BadLength);
         }
         match kind {
@@ -110,8 +112,12 @@ impl Board {
                 store::load(usize_of(*offset)?, bytes).ok_or(LinkError::OutOfStore)?;
                 link::send(uart, b'L', &[]);
             }
+            b'J' => {
+                self.state.profile()?;
+                journal::start();
+                link::send(uart, b'J', &[]);
+            }
             b'D' => dump(uart, payload)?,
-            b'C' => link::send(uart, b'C', &store::take_changed().to_be_bytes()),
             b'P' => {
                 self.power_on()?;
                 link::send(uart, b'P', &ATR);
@@ -122,9 +128,9 @@ impl Board {
             }
             b'A' => {
                 let card = self.state.card()?;
-                let start = clock::now();
+                let start = (clock::now(), journal::ticks());
                 let response = card.process(payload);
-                self.last_ticks = clock::now() - start;
+                self.last_ticks = applet_ticks(start);
                 link::send(uart, b'A', response);
             }
             b'H' => {
@@ -153,9 +159,9 @@ impl Board {
                     self.state = State::Off(store, profile);
                     return Err(LinkError::NotSeeded);
                 };
-                let start = clock::now();
+                let start = (clock::now(), journal::ticks());
                 let card = open(store, rng, &profile);
-                self.last_ticks = clock::now() - start;
+                self.last_ticks = applet_ticks(start);
                 State::On(card.ok_or(LinkError::OpenFailed)?)
             }
             State::On(card) => {
@@ -166,6 +172,12 @@ impl Board {
         };
         Ok(())
     }
+}
+
+/// Ticks spent in the applet since `start` (the clock and the write-through's ticks then),
+/// leaving out the time the write-through spent on the link.
+fn applet_ticks((clock_then, journal_then): (u64, u64)) -> u64 {
+    (clock::now() - clock_then).saturating_sub(journal::ticks() - journal_then)
 }
 
 /// A big-endian u32 from a frame as an offset.
@@ -219,7 +231,18 @@ fn main() -> ! {
         last_ticks: 0,
     };
     loop {
-        let frame = link::receive(&mut uart, PAYLOAD);
+        let frame = match link::receive(&mut uart, PAYLOAD) {
+            Received::Frame(frame) => frame,
+            // An APDU longer than any command the card takes: the card could not hold it.
+            Received::TooLong { kind: b'A' } => {
+                link::send(&mut uart, b'A', &StatusWord::WrongLength.to_bytes());
+                continue;
+            }
+            Received::TooLong { .. } => {
+                link::send(&mut uart, b'E', &[LinkError::TooLong as u8]);
+                continue;
+            }
+        };
         let payload = &mut PAYLOAD[..frame.len];
         if let Err(error) = board.handle(&mut uart, frame.kind, payload) {
             link::send(&mut uart, b'E', &[error as u8]);

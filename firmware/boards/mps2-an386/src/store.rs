@@ -1,33 +1,19 @@
 //! The applet's record store: 64 KiB of the board's flash region (section `.store`, see
 //! memory.x), shipped erased, behind the `NorFlash` traits. The host may load an image into it
-//! before the card is opened (`L` frames) and read it back at any time (`D` frames), which is
-//! how `ukey-sim --link qemu --image` keeps a token across QEMU runs.
-
-use core::sync::atomic::{AtomicU16, Ordering};
+//! before the card is opened (`L` frames), read it back at any time (`D` frames), and have
+//! every write and erase the card makes sent to it first (`J`, see `journal.rs`), which is how
+//! `ukey-sim --link qemu --image` keeps a token across QEMU runs and across a killed host.
 
 use embedded_storage::nor_flash::{
-    ErrorType, MultiwriteNorFlash, NorFlash, NorFlashErrorKind, ReadNorFlash,
+    ErrorType, MultiwriteNorFlash, NorFlash, NorFlashErrorKind, ReadNorFlash, check_erase,
+    check_write,
 };
 use ukey_firmware::flash::{PAGE_SIZE, RamFlash};
 
+use crate::journal;
+
 /// Size of the record store: 16 pages of 4 KiB, the `STORE` region of memory.x.
 pub const STORE_BYTES: usize = 16 * PAGE_SIZE;
-
-/// Pages the card wrote or erased since the host last asked (`C`): bit n for page n.
-static CHANGED: AtomicU16 = AtomicU16::new(0);
-
-/// Bits of the pages that `len` bytes from `offset` touch.
-fn pages(offset: u32, len: usize) -> u16 {
-    let first = offset as usize / PAGE_SIZE;
-    let last = (offset as usize + len.max(1) - 1) / PAGE_SIZE;
-    (first..=last.min(15)).fold(0, |bits, page| bits | 1 << page)
-}
-
-/// The pages changed since the previous call (bit n for page n), so the host reads back only
-/// those to keep its image file up to date.
-pub fn take_changed() -> u16 {
-    CHANGED.swap(0, Ordering::Relaxed)
-}
 
 /// The store's flash region, shipped erased in the image.
 #[unsafe(link_section = ".store")]
@@ -105,17 +91,24 @@ impl NorFlash for Store {
     const WRITE_SIZE: usize = <RamFlash<STORE_BYTES> as NorFlash>::WRITE_SIZE;
     const ERASE_SIZE: usize = <RamFlash<STORE_BYTES> as NorFlash>::ERASE_SIZE;
 
+    /// Erases `from..to` once the host has stored the erase (with the write-through on); a
+    /// refused one fails as a chip's failed erase, and changes nothing.
     fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
-        with_store(|flash| flash.erase(from, to))?;
-        let len = to.saturating_sub(from) as usize;
-        CHANGED.fetch_or(pages(from, len), Ordering::Relaxed);
-        Ok(())
+        check_erase(self, from, to)?;
+        if !journal::erase(from, to) {
+            return Err(NorFlashErrorKind::Other);
+        }
+        with_store(|flash| flash.erase(from, to))
     }
 
+    /// Programs `bytes` at `offset` once the host has stored the write (with the
+    /// write-through on); a refused one fails as a chip's failed write, and changes nothing.
     fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
-        with_store(|flash| flash.write(offset, bytes))?;
-        CHANGED.fetch_or(pages(offset, bytes.len()), Ordering::Relaxed);
-        Ok(())
+        check_write(self, offset, bytes.len())?;
+        if !journal::write(offset, bytes) {
+            return Err(NorFlashErrorKind::Other);
+        }
+        with_store(|flash| flash.write(offset, bytes))
     }
 }
 
