@@ -23,8 +23,8 @@ pub mod x509;
 pub use error::{Error, Result};
 pub use keys::{DEFAULT_SIGNER_ID, PublicKey, sm2_z};
 pub use piv::{
-    Algorithm, KeyOrigin, KeyPolicy, ManagementAlgorithm, ManagementKey, ObjectId, Pin, PinPolicy,
-    Slot, TouchPolicy, Version,
+    Algorithm, KeyOrigin, KeyPolicy, ManagementKey, ManagementKeyAlgorithm, ObjectId, Pin,
+    PinPolicy, Slot, TouchPolicy, Version,
 };
 pub use readers::{ReaderInfo, Selector, TokenSummary, readers};
 pub use token::{

@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 use ukey_card_edge::{
-    Instruction, MANAGEMENT_KEY_REFERENCE, PIN_REFERENCE, PIV_AID, PIV_RID_LEN, PUK_REFERENCE,
-    StatusWord,
+    Instruction, MANAGEMENT_KEY_REFERENCE, PIN_REFERENCE, PIV_AID, PIV_RID_LEN, POLICY_DEFAULT,
+    PUK_REFERENCE, StatusWord,
 };
 use zeroize::Zeroizing;
 
@@ -13,8 +13,8 @@ use crate::apdu::Apdu;
 use crate::error::{Error, Result};
 use crate::keys::PublicKey;
 use crate::piv::{
-    Algorithm, KeyOrigin, KeyPolicy, ManagementAlgorithm, ManagementKey, ObjectId, Pin, Slot,
-    Version,
+    Algorithm, KeyOrigin, KeyPolicy, ManagementKey, ManagementKeyAlgorithm, ObjectId, Pin,
+    PinPolicy, Slot, TouchPolicy, Version,
 };
 use crate::tlv;
 use crate::transport::{Link, Transport};
@@ -56,10 +56,10 @@ pub struct RetryMetadata {
 pub struct KeyMetadata {
     /// The key's algorithm.
     pub algorithm: Algorithm,
-    /// PIN policy.
-    pub pin_policy: crate::piv::PinPolicy,
-    /// Touch policy.
-    pub touch_policy: crate::piv::TouchPolicy,
+    /// When the key asks for the PIN.
+    pub pin_policy: PinPolicy,
+    /// When the key asks for a touch.
+    pub touch_policy: TouchPolicy,
     /// Generated on the token or imported.
     pub origin: Option<KeyOrigin>,
     /// The public key.
@@ -70,7 +70,7 @@ pub struct KeyMetadata {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct ManagementKeyMetadata {
     /// The algorithm.
-    pub algorithm: ManagementAlgorithm,
+    pub algorithm: ManagementKeyAlgorithm,
     /// Still the well-known default value.
     pub is_default: bool,
 }
@@ -353,9 +353,13 @@ impl Token {
             let data = tlv::encode(0xAC, &template);
             let r = tx
                 .send(
-                    &Apdu::new(Instruction::GenerateAsymmetricKeyPair, 0x00, slot.key_ref())
-                        .data(data)
-                        .expect_data(),
+                    &Apdu::new(
+                        Instruction::GenerateAsymmetricKeyPair,
+                        0x00,
+                        slot.reference(),
+                    )
+                    .data(data)
+                    .expect_data(),
                 )?
                 .ok("GENERATE ASYMMETRIC KEY PAIR")?;
             let inner = tlv::require(&r, 0x7F49)?;
@@ -616,7 +620,7 @@ impl Tx<'_> {
     }
 
     fn key_metadata(&mut self, slot: Slot) -> Result<Option<KeyMetadata>> {
-        let Some(data) = self.metadata(slot.key_ref())? else {
+        let Some(data) = self.metadata(slot.reference())? else {
             return Ok(None);
         };
         let alg_id = *tlv::require(&data, 0x01)?
@@ -625,16 +629,20 @@ impl Tx<'_> {
         let algorithm = Algorithm::from_id(alg_id).ok_or_else(|| Error::NotSupported {
             what: format!("key algorithm {alg_id:02X} in slot {slot}"),
         })?;
-        let policy = KeyPolicy::from_metadata(tlv::find(&data, 0x02)?.unwrap_or_default());
+        let policy = tlv::find(&data, 0x02)?.unwrap_or_default();
         let origin = tlv::find(&data, 0x03)?
             .and_then(|v| v.first().copied())
-            .and_then(KeyOrigin::from_code);
+            .and_then(KeyOrigin::from_id);
         let point = tlv::require(&data, 0x04)?;
         let point = tlv::find(point, 0x86)?.unwrap_or(point);
         Ok(Some(KeyMetadata {
             algorithm,
-            pin_policy: policy.pin,
-            touch_policy: policy.touch,
+            pin_policy: pin_policy(slot, policy.first().copied()),
+            touch_policy: policy
+                .get(1)
+                .copied()
+                .and_then(TouchPolicy::from_id)
+                .unwrap_or(TouchPolicy::Never),
             origin,
             public_key: PublicKey::from_sec1(algorithm, point)?,
         }))
@@ -666,7 +674,7 @@ impl Tx<'_> {
             .copied()
             .unwrap_or_default();
         Ok(ManagementKeyMetadata {
-            algorithm: ManagementAlgorithm::from_id(id).ok_or_else(|| Error::NotSupported {
+            algorithm: ManagementKeyAlgorithm::from_id(id).ok_or_else(|| Error::NotSupported {
                 what: format!("management key algorithm {id:02X}"),
             })?,
             is_default: tlv::find(&data, 0x05)?.is_some_and(|v| v.first() == Some(&1)),
@@ -757,7 +765,7 @@ impl Tx<'_> {
             &Apdu::new(
                 Instruction::GeneralAuthenticate,
                 algorithm.id(),
-                slot.key_ref(),
+                slot.reference(),
             )
             .data(tlv::encode(0x7C, &inner))
             .expect_data(),
@@ -772,6 +780,17 @@ impl Tx<'_> {
             ))),
             sw => Err(Error::from_status("GENERAL AUTHENTICATE", sw)),
         }
+    }
+}
+
+/// The PIN policy a metadata byte states for the key in `slot`. The default byte (`00`) or
+/// none means the slot's default; a byte this host does not know (a YubiKey Bio's
+/// fingerprint policies) is read as "before every use", so that the PIN is asked rather
+/// than a signature refused.
+fn pin_policy(slot: Slot, byte: Option<u8>) -> PinPolicy {
+    match byte {
+        None | Some(POLICY_DEFAULT) => slot.default_pin_policy(),
+        Some(id) => PinPolicy::from_id(id).unwrap_or(PinPolicy::Always),
     }
 }
 
@@ -1044,7 +1063,7 @@ mod tests {
                 "",
             ),
             (
-                ManagementKey::from_hex(&"22".repeat(24), Some(ManagementAlgorithm::Aes192))
+                ManagementKey::from_hex(&"22".repeat(24), Some(ManagementKeyAlgorithm::Aes192))
                     .unwrap(),
                 ManagementKey::from_hex(&"22".repeat(24), None).unwrap(),
                 "01010A 050100 9000",
@@ -1145,8 +1164,8 @@ mod tests {
         let (script, log) = Script::from_steps(steps);
         let mut t = Token::with_transport(Box::new(script));
         let policy = KeyPolicy {
-            pin: crate::piv::PinPolicy::Always,
-            touch: crate::piv::TouchPolicy::Always,
+            pin: Some(PinPolicy::Always),
+            touch: Some(TouchPolicy::Always),
         };
         let pk = t
             .generate(

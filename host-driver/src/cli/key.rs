@@ -1,8 +1,9 @@
 //! `ukey key generate`: a new key pair made on the token.
 
 use std::path::PathBuf;
+use std::str::FromStr;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use serde::Serialize;
 use ukey_host::{Algorithm, KeyPolicy, PinPolicy, Slot, TouchPolicy};
 
@@ -15,30 +16,20 @@ pub(crate) enum KeyCmd {
     Generate(GenerateArgs),
 }
 
-/// PIN policy choices.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub(crate) enum PinPolicyArg {
-    /// The slot's default.
-    Default,
-    /// Never ask.
-    Never,
-    /// Once per session.
-    Once,
-    /// Before every use.
-    Always,
-}
+/// A policy option: a policy's name, or `default` to leave the choice to the token.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Choice<T>(Option<T>);
 
-/// Touch policy choices.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub(crate) enum TouchPolicyArg {
-    /// The token's default.
-    Default,
-    /// Never.
-    Never,
-    /// Before every use.
-    Always,
-    /// Once, then for 15 seconds.
-    Cached,
+impl<T: FromStr> FromStr for Choice<T> {
+    type Err = T::Err;
+
+    fn from_str(text: &str) -> Result<Self, T::Err> {
+        if text.trim().eq_ignore_ascii_case("default") {
+            Ok(Self(None))
+        } else {
+            text.parse().map(|policy| Self(Some(policy)))
+        }
+    }
 }
 
 /// Arguments of `key generate`.
@@ -50,12 +41,12 @@ pub(crate) struct GenerateArgs {
     /// The algorithm: sm2 or p256.
     #[arg(long)]
     alg: Algorithm,
-    /// When the key asks for the PIN.
-    #[arg(long, value_enum, default_value = "default")]
-    pin_policy: PinPolicyArg,
-    /// When the key asks for a touch.
-    #[arg(long, value_enum, default_value = "default")]
-    touch_policy: TouchPolicyArg,
+    /// When the key asks for the PIN: never, once, always, or default (the slot's).
+    #[arg(long, default_value = "default")]
+    pin_policy: Choice<PinPolicy>,
+    /// When the key asks for a touch: never, always, cached, or default (the token's).
+    #[arg(long, default_value = "default")]
+    touch_policy: Choice<TouchPolicy>,
     /// Write the public key (PEM) to this file instead of standard output.
     #[arg(long, short)]
     out: Option<PathBuf>,
@@ -74,18 +65,8 @@ impl KeyCmd {
         let key = ctx.management_key()?;
         let mut token = ctx.open()?;
         let policy = KeyPolicy {
-            pin: match args.pin_policy {
-                PinPolicyArg::Default => PinPolicy::Default,
-                PinPolicyArg::Never => PinPolicy::Never,
-                PinPolicyArg::Once => PinPolicy::Once,
-                PinPolicyArg::Always => PinPolicy::Always,
-            },
-            touch: match args.touch_policy {
-                TouchPolicyArg::Default => TouchPolicy::Default,
-                TouchPolicyArg::Never => TouchPolicy::Never,
-                TouchPolicyArg::Always => TouchPolicy::Always,
-                TouchPolicyArg::Cached => TouchPolicy::Cached,
-            },
+            pin: args.pin_policy.0,
+            touch: args.touch_policy.0,
         };
         ctx.progress(&format!(
             "Generating a {} key in slot {} on the token…",

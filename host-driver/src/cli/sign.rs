@@ -66,11 +66,7 @@ fn signing_pin(token: &mut Token, slot: Slot, given: Option<&str>) -> Result<Opt
     let meta = token.key_metadata(slot)?.ok_or_else(|| Error::NotFound {
         what: format!("a key in slot {slot}"),
     })?;
-    let needed = match meta.pin_policy {
-        PinPolicy::Never => false,
-        PinPolicy::Default => slot != Slot::CardAuthentication,
-        PinPolicy::Once | PinPolicy::Always => true,
-    };
+    let needed = meta.pin_policy != PinPolicy::Never;
     if needed || given.is_some() {
         Ok(Some(secret(given, "PIN: ")?))
     } else {
