@@ -16,7 +16,7 @@ mod piv;
 mod readers;
 mod tlv;
 mod token;
-mod transport;
+pub mod transport;
 pub mod uscc;
 pub mod x509;
 
