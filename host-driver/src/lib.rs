@@ -29,5 +29,5 @@ pub use piv::{
 pub use readers::{ReaderInfo, Selector, TokenSummary, readers};
 pub use token::{
     ApplicationInfo, DeviceInfo, KeyMetadata, ManagementKeyMetadata, PinStatus, RetryMetadata,
-    Signed, Token,
+    SecretState, Signer, SlotStatus, Status, Token,
 };

@@ -1,7 +1,7 @@
 //! [`Token`]: one ukey (PIV) token and the operations of card-edge.md, one file per
 //! concern: the session and its reconnection here, then [`pin`], [`admin`] (management key,
 //! retries, reset), [`objects`] (data objects, certificates, label), [`keys`] (generation,
-//! metadata) and [`signer`]. Every public call is one transaction: the application is
+//! metadata), [`signer`] and [`status`]. Every public call is one transaction: the application is
 //! selected, then the call's APDUs follow with no other program's in between.
 
 mod admin;
@@ -9,6 +9,7 @@ mod keys;
 mod objects;
 mod pin;
 mod signer;
+mod status;
 #[cfg(test)]
 mod tests;
 
@@ -16,7 +17,8 @@ pub use admin::ManagementKeyMetadata;
 pub use keys::KeyMetadata;
 pub use objects::DeviceInfo;
 pub use pin::{PinStatus, RetryMetadata};
-pub use signer::Signed;
+pub use signer::Signer;
+pub use status::{SecretState, SlotStatus, Status};
 
 use serde::Serialize;
 use ukey_card_edge::{Instruction, PIV_AID, PIV_RID_LEN, StatusWord};
@@ -28,7 +30,7 @@ use crate::tlv;
 use crate::transport::{Link, Transport};
 
 /// What SELECT tells about the application.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ApplicationInfo {
     /// The application label ("ukey PIV").
     pub label: Option<String>,

@@ -2,7 +2,7 @@
 //! assistant shows them, PKCS#10 requests signed on the token, a local test CA, and
 //! detached signatures.
 //!
-//! Signing goes through [`MessageSigner`]: the token ([`TokenSigner`]) or a software key
+//! Signing goes through [`MessageSigner`]: the token ([`Signer`]) or a software key
 //! ([`SoftwareKey`], for the test CA). Either way the signer gets the whole message and
 //! hashes it as its algorithm wants (SHA-256, or SM3 over Z_A and the message).
 
@@ -32,8 +32,8 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::keys::{DEFAULT_SIGNER_ID, PublicKey};
-use crate::piv::{Algorithm, Pin, Slot};
-use crate::token::Token;
+use crate::piv::Algorithm;
+use crate::token::Signer;
 
 /// ecdsa-with-SHA256 (RFC 5758).
 pub const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
@@ -72,50 +72,15 @@ pub trait MessageSigner {
     fn sign_message(&mut self, message: &[u8]) -> Result<Vec<u8>>;
 }
 
-/// Signs with the key in a slot of a token; the PIN, if given, is verified before each
-/// signature in the same transaction (slot 9C asks for it every time).
-pub struct TokenSigner<'a> {
-    token: &'a mut Token,
-    slot: Slot,
-    pin: Option<Pin>,
-    signer_id: String,
-    public_key: PublicKey,
-}
-
-impl<'a> TokenSigner<'a> {
-    /// A signer for `slot`; fails with [`Error::NotFound`] when the slot has no key.
-    pub fn new(
-        token: &'a mut Token,
-        slot: Slot,
-        pin: Option<Pin>,
-        signer_id: &str,
-    ) -> Result<Self> {
-        let meta = token.key_metadata(slot)?.ok_or_else(|| Error::NotFound {
-            what: format!("a key in slot {slot}"),
-        })?;
-        Ok(Self {
-            token,
-            slot,
-            pin,
-            signer_id: signer_id.to_owned(),
-            public_key: meta.public_key,
-        })
-    }
-}
-
-impl MessageSigner for TokenSigner<'_> {
+/// The token signs through its [`Signer`]: one transaction per signature, with the PIN
+/// when the slot's key asks for it.
+impl MessageSigner for Signer<'_> {
     fn public_key(&self) -> &PublicKey {
-        &self.public_key
+        Signer::public_key(self)
     }
 
     fn sign_message(&mut self, message: &[u8]) -> Result<Vec<u8>> {
-        let signed = self
-            .token
-            .sign(self.slot, message, self.pin.as_ref(), &self.signer_id)?;
-        if signed.public_key != self.public_key {
-            return Err(Error::response("the key in the slot changed while signing"));
-        }
-        Ok(signed.signature)
+        self.sign(message)
     }
 }
 

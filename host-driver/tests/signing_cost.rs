@@ -11,10 +11,7 @@
 
 use ukey_card_edge::Instruction;
 use ukey_host::transport::{ApduLog, Recording};
-use ukey_host::x509::{MessageSigner, TokenSigner};
-use ukey_host::{
-    Algorithm, DEFAULT_SIGNER_ID, KeyPolicy, ManagementKey, Pin, Selector, Slot, Token,
-};
+use ukey_host::{Algorithm, KeyPolicy, ManagementKey, Pin, Selector, Slot, Token};
 use ukey_sim::{Testbed, TokenOptions};
 
 /// The instructions of each recorded transaction, as card-edge.md names them.
@@ -46,13 +43,15 @@ fn a_pin_always_signature_is_select_verify_general_authenticate() {
             KeyPolicy::default(),
         )
         .unwrap();
-    let pin = Pin::new("123456").unwrap();
     log.clear();
 
-    token.key_metadata(Slot::Signature).unwrap();
-    let mut signer =
-        TokenSigner::new(&mut token, Slot::Signature, Some(pin), DEFAULT_SIGNER_ID).unwrap();
-    signer.sign_message(b"contract text").unwrap();
+    let mut signer = token
+        .signer(Slot::Signature)
+        .unwrap()
+        .with_pin(Pin::new("123456").unwrap());
+    assert!(signer.needs_pin());
+    signer.sign(b"contract text").unwrap();
+    signer.sign(b"a second document").unwrap();
 
     use Instruction::{GeneralAuthenticate, GetMetadata, Select, Verify};
     let seen = instructions(&log);
@@ -65,8 +64,9 @@ fn a_pin_always_signature_is_select_verify_general_authenticate() {
         seen,
         [
             vec![Select, GetMetadata],
-            vec![Select, GetMetadata],
-            vec![Select, GetMetadata, Verify, GeneralAuthenticate],
-        ]
+            vec![Select, Verify, GeneralAuthenticate],
+            vec![Select, Verify, GeneralAuthenticate],
+        ],
+        "the key is read once; each signature is SELECT, VERIFY, GENERAL AUTHENTICATE"
     );
 }

@@ -4,9 +4,9 @@
 use clap::Args;
 use serde::Serialize;
 use ukey_host::x509::Renewal;
-use ukey_host::{Error, ReaderInfo, Token, readers};
+use ukey_host::{Error, ReaderInfo, Status, Token, readers};
 
-use super::info::{SlotReport, pin_state, puk_state, slot_reports};
+use super::info::{SlotReport, slot_reports};
 use super::{CmdResult, Ctx, Failure};
 
 /// Exit code when a check fails.
@@ -159,12 +159,17 @@ fn diagnose(ctx: &Ctx, checks: &mut Vec<Check>) {
             return;
         }
     };
-    let version = match token.device_info().ok().and_then(|d| d.firmware) {
-        Some(firmware) => format!(", firmware {firmware}"),
-        None => token
-            .version()
-            .map(|v| format!(", PIV version {v}"))
-            .unwrap_or_default(),
+    let status = token.status();
+    let version = match &status {
+        Ok(status) => match (
+            status.device.as_ref().and_then(|d| d.firmware.as_ref()),
+            status.version,
+        ) {
+            (Some(firmware), _) => format!(", firmware {firmware}"),
+            (None, Some(version)) => format!(", PIV version {version}"),
+            (None, None) => String::new(),
+        },
+        Err(_) => String::new(),
     };
     checks.push(check(
         "applet",
@@ -175,20 +180,20 @@ fn diagnose(ctx: &Ctx, checks: &mut Vec<Check>) {
         ),
         None,
     ));
-    if let Err(f) = token_checks(&mut token, checks) {
-        checks.push(check(
+    match status {
+        Ok(status) => token_checks(status, checks),
+        Err(e) => checks.push(check(
             "token",
             Outcome::Failed,
-            f.error.to_string(),
+            e.to_string(),
             Some("plug the token in again and run `ukey doctor` once more"),
-        ));
+        )),
     }
 }
 
-fn token_checks(token: &mut Token, checks: &mut Vec<Check>) -> Result<(), Failure> {
-    let pin = pin_state(token)?;
-    let puk = puk_state(token)?;
-    let puk_blocked = puk.as_ref().and_then(|p| p.tries_left) == Some(0);
+fn token_checks(status: Status, checks: &mut Vec<Check>) {
+    let (pin, puk) = (status.pin, status.puk);
+    let puk_blocked = puk.is_some_and(|p| p.is_blocked());
     checks.push(match (pin.tries_left, pin.is_default) {
         (Some(0), _) if puk_blocked => check(
             "pin",
@@ -201,7 +206,7 @@ fn token_checks(token: &mut Token, checks: &mut Vec<Check>) -> Result<(), Failur
         (Some(left), _) => check("pin", Outcome::Ok, format!("{left} tries left"), None),
         (None, _) => check("pin", Outcome::Ok, "PIN state read", None),
     });
-    let slots = slot_reports(token)?;
+    let slots = slot_reports(status.slots);
     let mut any_cert = false;
     for s in &slots {
         certificate_checks(s, checks, &mut any_cert);
@@ -214,7 +219,6 @@ fn token_checks(token: &mut Token, checks: &mut Vec<Check>) -> Result<(), Failur
             Some("make a key and a request (`ukey key generate`, `ukey csr`), have your CA issue the certificate, then `ukey cert import`"),
         ));
     }
-    Ok(())
 }
 
 fn certificate_checks(s: &SlotReport, checks: &mut Vec<Check>, any_cert: &mut bool) {

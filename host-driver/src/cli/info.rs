@@ -5,28 +5,14 @@ use clap::Args;
 use serde::Serialize;
 use ukey_host::x509::CertificateInfo;
 use ukey_host::{
-    DeviceInfo, Error, KeyMetadata, ManagementKeyMetadata, PinStatus, RetryMetadata, Slot, Token,
-    Version,
+    DeviceInfo, KeyMetadata, ManagementKeyMetadata, SecretState, Slot, SlotStatus, Version,
 };
 
-use super::{CmdResult, Ctx, Failure};
+use super::{CmdResult, Ctx};
 
 /// Show a token: serial, versions, PIN state, keys and certificates.
 #[derive(Args, Debug)]
 pub(crate) struct InfoCmd {}
-
-/// The PIN or PUK as `info` shows it.
-#[derive(Serialize)]
-pub(crate) struct SecretState {
-    /// Tries left, when known.
-    pub(crate) tries_left: Option<u8>,
-    /// Tries in all, when known.
-    pub(crate) tries_total: Option<u8>,
-    /// Still the factory value.
-    pub(crate) is_default: Option<bool>,
-    /// Verified in this session.
-    pub(crate) verified: bool,
-}
 
 /// One slot as `info` shows it.
 #[derive(Serialize)]
@@ -60,82 +46,47 @@ struct Report {
     slots: Vec<SlotReport>,
 }
 
-/// The PIN's state: from metadata when the token has it, else from VERIFY without data.
-pub(crate) fn pin_state(token: &mut Token) -> Result<SecretState, Failure> {
-    let status = token.pin_status()?;
-    let meta = optional(token.pin_metadata())?;
-    Ok(secret_state(meta, Some(status)))
-}
-
-/// The PUK's state, when the token tells it.
-pub(crate) fn puk_state(token: &mut Token) -> Result<Option<SecretState>, Failure> {
-    Ok(optional(token.puk_metadata())?.map(|m| secret_state(Some(m), None)))
-}
-
-fn secret_state(meta: Option<RetryMetadata>, status: Option<PinStatus>) -> SecretState {
-    let from_status = match status {
-        Some(PinStatus::TriesLeft(n)) => Some(n),
-        Some(PinStatus::Blocked) => Some(0),
-        _ => None,
-    };
-    SecretState {
-        tries_left: meta.map(|m| m.left).or(from_status),
-        tries_total: meta.map(|m| m.total),
-        is_default: meta.map(|m| m.is_default),
-        verified: status == Some(PinStatus::Verified),
-    }
-}
-
-/// `None` for what the token does not support or have.
-pub(crate) fn optional<T>(result: ukey_host::Result<T>) -> Result<Option<T>, Failure> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(Error::NotFound { .. } | Error::NotSupported { .. } | Error::Refused { .. }) => {
-            Ok(None)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Each slot's key and certificate.
-pub(crate) fn slot_reports(token: &mut Token) -> Result<Vec<SlotReport>, Failure> {
-    let mut out = Vec::new();
-    for slot in Slot::ALL {
-        let key = token.key_metadata(slot)?;
-        let der = optional(token.certificate(slot))?.flatten();
-        let (certificate, certificate_error, matches) = match der {
-            None => (None, None, None),
-            Some(der) => match CertificateInfo::from_der(&der) {
-                Ok(info) => {
-                    let cert_key = ukey_host::x509::certificate_public_key(&der).ok();
-                    let matches = match (&key, cert_key) {
-                        (Some(k), Some(c)) => Some(k.public_key == c),
-                        _ => None,
-                    };
-                    (Some(info), None, matches)
+/// Each slot's key and certificate, the certificate read and checked against the key.
+pub(crate) fn slot_reports(slots: Vec<SlotStatus>) -> Vec<SlotReport> {
+    slots
+        .into_iter()
+        .map(
+            |SlotStatus {
+                 slot,
+                 key,
+                 certificate,
+             }| {
+                let (certificate, certificate_error, matches) = match certificate {
+                    None => (None, None, None),
+                    Some(der) => match CertificateInfo::from_der(&der) {
+                        Ok(info) => {
+                            let cert_key = ukey_host::x509::certificate_public_key(&der).ok();
+                            let matches = match (&key, cert_key) {
+                                (Some(k), Some(c)) => Some(k.public_key == c),
+                                _ => None,
+                            };
+                            (Some(info), None, matches)
+                        }
+                        Err(e) => (None, Some(e.to_string()), None),
+                    },
+                };
+                SlotReport {
+                    slot,
+                    purpose: slot.purpose(),
+                    key,
+                    certificate,
+                    certificate_error,
+                    certificate_matches_key: matches,
                 }
-                Err(e) => (None, Some(e.to_string()), None),
             },
-        };
-        out.push(SlotReport {
-            slot,
-            purpose: slot.purpose(),
-            key,
-            certificate,
-            certificate_error,
-            certificate_matches_key: matches,
-        });
-    }
-    Ok(out)
+        )
+        .collect()
 }
 
 impl InfoCmd {
     pub(crate) fn run(&self, ctx: &Ctx) -> CmdResult {
-        let mut token = ctx.open()?;
-        let app = token.application()?;
-        let pin = pin_state(&mut token)?;
-        let puk = puk_state(&mut token)?;
-        let management_key = optional(token.management_key_metadata())?;
+        let status = ctx.open()?.status()?;
+        let (pin, puk) = (status.pin, status.puk);
         let mut warnings = Vec::new();
         if pin.is_default == Some(true) {
             warnings.push(
@@ -143,29 +94,29 @@ impl InfoCmd {
                     .to_owned(),
             );
         }
-        if pin.tries_left == Some(0) {
+        if pin.is_blocked() {
             warnings.push("the PIN is blocked: unblock it with `ukey pin unblock`".to_owned());
         }
-        if puk.as_ref().and_then(|p| p.is_default) == Some(true) {
+        if puk.and_then(|p| p.is_default) == Some(true) {
             warnings.push(
                 "the PUK is still the default: change it (`ukey pin change --puk`)".to_owned(),
             );
         }
-        if management_key.is_some_and(|m| m.is_default) {
+        if status.management_key.is_some_and(|m| m.is_default) {
             warnings.push("the management key is still the well-known default".to_owned());
         }
         let report = Report {
-            reader: token.reader().to_owned(),
-            serial: optional(token.serial())?,
-            version: optional(token.version())?,
-            application: app.label,
-            label: optional(token.label())?.flatten(),
-            device: optional(token.device_info())?,
+            reader: status.reader,
+            serial: status.serial,
+            version: status.version,
+            application: status.application.label,
+            label: status.label,
+            device: status.device,
             pin,
             puk,
-            management_key,
+            management_key: status.management_key,
             warnings,
-            slots: slot_reports(&mut token)?,
+            slots: slot_reports(status.slots),
         };
         ctx.print(&report, human);
         Ok(())

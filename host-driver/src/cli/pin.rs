@@ -2,8 +2,8 @@
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
+use ukey_host::SecretState;
 
-use super::info::{SecretState, pin_state, puk_state};
 use super::{CmdResult, Ctx, new_secret, secret};
 
 /// Check the PIN, change it, or unblock it with the PUK.
@@ -74,11 +74,8 @@ impl PinCmd {
     pub(crate) fn run(&self, ctx: &Ctx) -> CmdResult {
         match self {
             PinCmd::Status(_) => {
-                let mut token = ctx.open()?;
-                let status = Status {
-                    pin: pin_state(&mut token)?,
-                    puk: puk_state(&mut token)?,
-                };
+                let (pin, puk) = ctx.open()?.pin_and_puk()?;
+                let status = Status { pin, puk };
                 ctx.print(&status, |s| {
                     let mut out = state_text("PIN", &s.pin);
                     if let Some(puk) = &s.puk {

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Serialize;
-use ukey_host::x509::{CmsOptions, MessageSigner, TokenSigner, sign_cms_detached};
-use ukey_host::{DEFAULT_SIGNER_ID, Error, Pin, PinPolicy, Slot, Token};
+use ukey_host::x509::{CmsOptions, sign_cms_detached};
+use ukey_host::{DEFAULT_SIGNER_ID, Error, Signer, Slot, Token};
 
 use super::{CmdResult, Ctx, Failure, read_file, refuse_overwriting, secret, write_out};
 
@@ -40,16 +40,20 @@ pub(crate) struct SigningArgs {
 }
 
 impl SigningArgs {
-    /// A signer for `slot`, with the PIN when its key asks for one.
-    pub(crate) fn signer<'a>(
+    /// A signer for `slot` with the PIN when its key asks for one: from the option, or
+    /// asked for.
+    pub(crate) fn signer<'t>(
         &self,
         ctx: &Ctx,
-        token: &'a mut Token,
+        token: &'t mut Token,
         slot: Slot,
-    ) -> Result<TokenSigner<'a>, Failure> {
-        let pin = signing_pin(token, slot, self.pin.as_deref())?;
+    ) -> Result<Signer<'t>, Failure> {
+        let mut signer = token.signer(slot)?.with_signer_id(&self.signer_id);
+        if signer.needs_pin() {
+            signer = signer.with_pin(secret(self.pin.as_deref(), "PIN: ")?);
+        }
         ctx.progress("Signing on the token…");
-        Ok(TokenSigner::new(token, slot, pin, &self.signer_id)?)
+        Ok(signer)
     }
 }
 
@@ -59,19 +63,6 @@ struct Signature {
     signature_file: PathBuf,
     algorithm: ukey_host::Algorithm,
     format: &'static str,
-}
-
-/// The PIN for signing with `slot`, when its key asks for one: from the option or asked.
-fn signing_pin(token: &mut Token, slot: Slot, given: Option<&str>) -> Result<Option<Pin>, Failure> {
-    let meta = token.key_metadata(slot)?.ok_or_else(|| Error::NotFound {
-        what: format!("a key in slot {slot}"),
-    })?;
-    let needed = meta.pin_policy != PinPolicy::Never;
-    if needed || given.is_some() {
-        Ok(Some(secret(given, "PIN: ")?))
-    } else {
-        Ok(None)
-    }
 }
 
 fn with_extension(path: &Path, ext: &str) -> PathBuf {
@@ -105,13 +96,13 @@ impl SignCmd {
             None
         };
         let mut signer = self.signing.signer(ctx, &mut token, self.slot)?;
-        let algorithm = signer.public_key().algorithm();
+        let algorithm = signer.algorithm();
         let (bytes, format) = match &certificate {
             Some(cert) => (
                 sign_cms_detached(&content, cert, &mut signer, &CmsOptions::default())?,
                 "cms",
             ),
-            None => (signer.sign_message(&content)?, "raw"),
+            None => (signer.sign(&content)?, "raw"),
         };
         write_out(Some(&out), &bytes)?;
         let report = Signature {

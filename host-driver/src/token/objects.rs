@@ -52,18 +52,12 @@ impl Token {
 
     /// The device information vendor object.
     pub fn device_info(&mut self) -> Result<DeviceInfo> {
-        let content = self.get_data(ObjectId::DEVICE_INFO)?;
-        parse_device_info(&content)
+        self.session(|tx| tx.device_info())
     }
 
     /// The label (vendor object `5FFF02`), `None` when none was set.
     pub fn label(&mut self) -> Result<Option<String>> {
-        match self.get_data(ObjectId::LABEL) {
-            Ok(bytes) if bytes.is_empty() => Ok(None),
-            Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-            Err(Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.session(|tx| tx.label())
     }
 
     /// Sets the label (at most 32 bytes of UTF-8).
@@ -76,12 +70,7 @@ impl Token {
 
     /// The DER certificate stored for `slot`, if any.
     pub fn certificate(&mut self, slot: Slot) -> Result<Option<Vec<u8>>> {
-        match self.get_data(slot.certificate_object()) {
-            Ok(content) if content.is_empty() => Ok(None),
-            Ok(content) => Ok(Some(tlv::require(&content, 0x70)?.to_vec())),
-            Err(Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.session(|tx| tx.certificate(slot))
     }
 
     /// Stores a DER certificate for `slot`.
@@ -103,6 +92,28 @@ impl Token {
 }
 
 impl Tx<'_> {
+    pub(super) fn device_info(&mut self) -> Result<DeviceInfo> {
+        parse_device_info(&self.get_data(ObjectId::DEVICE_INFO)?)
+    }
+
+    pub(super) fn label(&mut self) -> Result<Option<String>> {
+        match self.get_data(ObjectId::LABEL) {
+            Ok(bytes) if bytes.is_empty() => Ok(None),
+            Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(super) fn certificate(&mut self, slot: Slot) -> Result<Option<Vec<u8>>> {
+        match self.get_data(slot.certificate_object()) {
+            Ok(content) if content.is_empty() => Ok(None),
+            Ok(content) => Ok(Some(tlv::require(&content, 0x70)?.to_vec())),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     pub(super) fn get_data(&mut self, object: ObjectId) -> Result<Vec<u8>> {
         let r = self.send(
             &Apdu::new(Instruction::GetData, 0x3F, 0xFF)

@@ -37,15 +37,7 @@ pub struct RetryMetadata {
 impl Token {
     /// Whether the PIN is verified, or the tries left (VERIFY without data; costs no try).
     pub fn pin_status(&mut self) -> Result<PinStatus> {
-        self.session(|tx| {
-            let r = tx.send(&Apdu::new(Instruction::Verify, 0x00, PIN_REFERENCE))?;
-            match r.sw {
-                StatusWord::Success => Ok(PinStatus::Verified),
-                StatusWord::WrongPin { tries: 0 } | StatusWord::Blocked => Ok(PinStatus::Blocked),
-                StatusWord::WrongPin { tries } => Ok(PinStatus::TriesLeft(tries)),
-                sw => Err(Error::from_status("VERIFY", sw)),
-            }
-        })
+        self.session(|tx| tx.pin_status())
     }
 
     /// Verifies the PIN.
@@ -96,6 +88,16 @@ impl Token {
 }
 
 impl Tx<'_> {
+    pub(super) fn pin_status(&mut self) -> Result<PinStatus> {
+        let r = self.send(&Apdu::new(Instruction::Verify, 0x00, PIN_REFERENCE))?;
+        match r.sw {
+            StatusWord::Success => Ok(PinStatus::Verified),
+            StatusWord::WrongPin { tries: 0 } | StatusWord::Blocked => Ok(PinStatus::Blocked),
+            StatusWord::WrongPin { tries } => Ok(PinStatus::TriesLeft(tries)),
+            sw => Err(Error::from_status("VERIFY", sw)),
+        }
+    }
+
     pub(super) fn verify_pin(&mut self, pin: &Pin) -> Result<()> {
         let r = self.send(
             &Apdu::new(Instruction::Verify, 0x00, PIN_REFERENCE).data(pin.padded().to_vec()),

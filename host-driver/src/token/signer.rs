@@ -1,81 +1,139 @@
-//! Signatures made on the token (GENERAL AUTHENTICATE, SP 800-73-4 part 2, 3.2.4).
+//! Signatures made on the token (GENERAL AUTHENTICATE, SP 800-73-4 part 2, 3.2.4), through
+//! a [`Signer`] for one slot: what the slot's key is and whether it asks for the PIN are
+//! read once (GET METADATA), then each signature is one transaction of SELECT, VERIFY when
+//! the key's policy asks for the PIN, and GENERAL AUTHENTICATE.
 
 use ukey_card_edge::{Instruction, StatusWord};
 
-use super::{Token, Tx};
+use super::{KeyMetadata, Token, Tx};
 use crate::apdu::Apdu;
 use crate::error::{Error, Result};
-use crate::keys::PublicKey;
-use crate::piv::{Algorithm, Pin, Slot};
+use crate::keys::{DEFAULT_SIGNER_ID, PublicKey};
+use crate::piv::{Algorithm, Pin, PinPolicy, Slot};
 use crate::tlv;
 
-/// A signature made on the token.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Signed {
-    /// The DER `SEQUENCE { r, s }`.
-    pub signature: Vec<u8>,
-    /// The key that made it.
-    pub public_key: PublicKey,
+/// Signs with the key in one slot of a token.
+pub struct Signer<'t> {
+    token: &'t mut Token,
+    slot: Slot,
+    key: KeyMetadata,
+    pin: Option<Pin>,
+    signer_id: String,
+}
+
+impl std::fmt::Debug for Signer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("slot", &self.slot)
+            .field("algorithm", &self.key.algorithm)
+            .field("pin_policy", &self.key.pin_policy)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Token {
-    /// Signs a 32-byte digest with the key in `slot`; `pin` is verified first in the same
-    /// transaction when given. Returns the DER signature.
-    pub fn sign_digest(
-        &mut self,
-        slot: Slot,
-        algorithm: Algorithm,
-        digest: &[u8],
-        pin: Option<&Pin>,
-    ) -> Result<Vec<u8>> {
-        self.session(|tx| {
-            if let Some(pin) = pin {
-                tx.verify_pin(pin)?;
-            }
-            tx.sign(slot, algorithm, digest)
+    /// A signer for the key in `slot`, or [`Error::NotFound`] when the slot has none. One
+    /// transaction reads the key's algorithm, public key and PIN policy; the signatures
+    /// that follow read none of them again.
+    pub fn signer(&mut self, slot: Slot) -> Result<Signer<'_>> {
+        let key = self.key_metadata(slot)?.ok_or_else(|| Error::NotFound {
+            what: format!("a key in slot {slot}"),
+        })?;
+        Ok(Signer {
+            token: self,
+            slot,
+            key,
+            pin: None,
+            signer_id: DEFAULT_SIGNER_ID.to_owned(),
         })
     }
+}
 
-    /// Signs `message` with the key in `slot`: reads the slot's public key, computes what
-    /// the algorithm signs (SHA-256, or SM3 over Z_A with `signer_id` and the message),
-    /// verifies `pin` if given, signs, and checks the signature before returning it.
-    pub fn sign(
-        &mut self,
-        slot: Slot,
-        message: &[u8],
-        pin: Option<&Pin>,
-        signer_id: &str,
-    ) -> Result<Signed> {
-        self.session(|tx| {
-            let meta = tx.key_metadata(slot)?.ok_or_else(|| Error::NotFound {
-                what: format!("a key in slot {slot}"),
-            })?;
-            let digest = meta.public_key.digest(message, signer_id)?;
+impl Signer<'_> {
+    /// The slot.
+    pub fn slot(&self) -> Slot {
+        self.slot
+    }
+
+    /// The key's algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.key.algorithm
+    }
+
+    /// The key's public half, which checks every signature before it is returned.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.key.public_key
+    }
+
+    /// When the key asks for the PIN.
+    pub fn pin_policy(&self) -> PinPolicy {
+        self.key.pin_policy
+    }
+
+    /// Whether a signature needs the PIN: the key's policy is "once" or "always". ("Once"
+    /// may be satisfied by a PIN verified earlier in the token's session, which no
+    /// program can see without trying, so it counts as needing one.)
+    pub fn needs_pin(&self) -> bool {
+        self.key.pin_policy != PinPolicy::Never
+    }
+
+    /// The PIN to verify in each signature's transaction; kept (wiped on drop) and sent
+    /// only when [`needs_pin`](Self::needs_pin). Without one, a key that needs it is
+    /// refused by the token with [`Error::NotAuthenticated`], unless the PIN of a "once"
+    /// key is still verified.
+    pub fn with_pin(mut self, pin: Pin) -> Self {
+        self.pin = Some(pin);
+        self
+    }
+
+    /// The SM2 signer identifier hashed into `Z_A` (default
+    /// [`DEFAULT_SIGNER_ID`]); P-256 signatures do not use it.
+    pub fn with_signer_id(mut self, signer_id: &str) -> Self {
+        signer_id.clone_into(&mut self.signer_id);
+        self
+    }
+
+    /// Signs `message`: computes what the key's algorithm signs (SHA-256, or SM3 over
+    /// `Z_A` and the message), signs it on the token in one transaction, and checks the
+    /// signature with the public key before returning it (DER `SEQUENCE { r, s }`).
+    pub fn sign(&mut self, message: &[u8]) -> Result<Vec<u8>> {
+        let digest = self.key.public_key.digest(message, &self.signer_id)?;
+        self.sign_digest(&digest)
+    }
+
+    /// Signs a digest already computed as [`PublicKey::digest`] does, in one transaction
+    /// (SELECT, VERIFY when the PIN is needed and given, GENERAL AUTHENTICATE), and checks
+    /// the signature before returning it.
+    pub fn sign_digest(&mut self, digest: &[u8; 32]) -> Result<Vec<u8>> {
+        let pin = self.pin.as_ref().filter(|_| self.needs_pin());
+        let (slot, algorithm) = (self.slot, self.key.algorithm);
+        let signature = self.token.session(|tx| {
             if let Some(pin) = pin {
                 tx.verify_pin(pin)?;
             }
-            let signature = tx.sign(slot, meta.algorithm, &digest)?;
-            meta.public_key
-                .verify_digest(&digest, &signature, signer_id)
-                .map_err(|_| Error::response("the token's signature does not verify"))?;
-            Ok(Signed {
-                signature,
-                public_key: meta.public_key,
-            })
-        })
+            tx.general_authenticate(slot, algorithm, digest)
+        })?;
+        self.key
+            .public_key
+            .verify_digest(digest, &signature, &self.signer_id)
+            .map_err(|_| {
+                Error::response(format!(
+                    "the signature does not verify with the key read from slot {slot}; \
+                     was the key replaced meanwhile?"
+                ))
+            })?;
+        Ok(signature)
     }
 }
 
 impl Tx<'_> {
-    pub(super) fn sign(
+    /// GENERAL AUTHENTICATE with a digest: the signature's DER `SEQUENCE { r, s }`.
+    fn general_authenticate(
         &mut self,
         slot: Slot,
         algorithm: Algorithm,
-        digest: &[u8],
+        digest: &[u8; 32],
     ) -> Result<Vec<u8>> {
-        if digest.len() != 32 {
-            return Err(Error::input("the token signs a 32-byte digest"));
-        }
         let mut inner = vec![0x82, 0x00];
         tlv::write(&mut inner, 0x81, digest);
         let r = self.send(

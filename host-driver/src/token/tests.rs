@@ -264,52 +264,95 @@ fn a_wrong_management_key_is_reported() {
     ));
 }
 
-#[test]
-fn sm2_signature_over_z_and_message_in_one_transaction() {
+/// A key in slot 9C as GET METADATA answers it, with PIN policy `policy`; its secret, the
+/// digest of `message` and a signature of it.
+fn sm2_key_in_9c(policy: u8, message: &[u8]) -> (Vec<u8>, [u8; 32], Vec<u8>) {
     let secret = sm2::SecretKey::from_slice(&[7u8; 32]).unwrap();
-    let public = secret.public_key();
-    let point = PublicKey::Sm2(public).to_sec1();
-    let message = b"contract text";
-    let e = PublicKey::Sm2(public)
-        .digest(message, DEFAULT_SIGNER_ID)
-        .unwrap();
+    let public = PublicKey::Sm2(secret.public_key());
+    let e = public.digest(message, DEFAULT_SIGNER_ID).unwrap();
     let signer = sm2::dsa::SigningKey::new(DEFAULT_SIGNER_ID, &secret).unwrap();
     let sig: sm2::dsa::Signature = signer.sign_prehash(&e).unwrap();
-    let sig_der = sig.to_der();
-
-    let mut meta = hex("010154 02020300 030101");
+    let mut meta = hex("010154 0202");
+    meta.extend_from_slice(&[policy, 0x01]);
+    meta.extend_from_slice(&hex("030101"));
     let mut inner = Vec::new();
-    tlv::write(&mut inner, 0x86, &point);
+    tlv::write(&mut inner, 0x86, &public.to_sec1());
     tlv::write(&mut meta, 0x04, &inner);
     meta.extend_from_slice(&[0x90, 0x00]);
-    let mut gen_auth = vec![
-        0x00, 0x87, 0x54, 0x9C, 0x26, 0x7C, 0x24, 0x82, 0x00, 0x81, 0x20,
-    ];
-    gen_auth.extend_from_slice(&e);
-    gen_auth.push(0x00);
-    let mut answer = tlv::encode(0x7C, &tlv::encode(0x82, sig_der.as_bytes()));
+    (meta, e, sig.to_der().as_bytes().to_vec())
+}
+
+/// GENERAL AUTHENTICATE of `e` with the 9C SM2 key, and the token's answer `signature`.
+fn sign_9c(e: &[u8; 32], signature: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let mut command = hex("00875 49C 26 7C24 8200 8120");
+    command.extend_from_slice(e);
+    command.push(0x00);
+    let mut answer = tlv::encode(0x7C, &tlv::encode(0x82, signature));
     answer.extend_from_slice(&[0x90, 0x00]);
+    (command, answer)
+}
+
+#[test]
+fn a_signer_reads_the_key_once_and_signs_in_one_transaction_each() {
+    let message = b"contract text";
+    let (meta, e, signature) = sm2_key_in_9c(0x03, message);
+    let verify = (hex("00200080 08 313233343536FFFF"), hex("9000"));
+    let mut steps = vec![(hex(SELECT), hex(SELECTED)), (hex("00F7009C00"), meta)];
+    for _ in 0..2 {
+        steps.extend([
+            (hex(SELECT), hex(SELECTED)),
+            verify.clone(),
+            sign_9c(&e, &signature),
+        ]);
+    }
+    let (script, log) = Script::from_bytes(steps);
+    let mut t = Token::with_transport(Box::new(script));
+    let mut signer = t
+        .signer(Slot::Signature)
+        .unwrap()
+        .with_pin(Pin::new("123456").unwrap());
+    assert!(signer.needs_pin());
+    assert_eq!(signer.sign(message).unwrap(), signature);
+    assert_eq!(signer.sign_digest(&e).unwrap(), signature);
+    done(&log, 3);
+}
+
+#[test]
+fn a_key_that_never_asks_for_the_pin_gets_no_verify() {
+    let message = b"contract text";
+    let (meta, e, signature) = sm2_key_in_9c(0x01, message);
     let (script, log) = Script::from_bytes(vec![
         (hex(SELECT), hex(SELECTED)),
         (hex("00F7009C00"), meta),
-        (hex("00200080 08 313233343536FFFF"), hex("9000")),
-        (gen_auth, answer),
+        (hex(SELECT), hex(SELECTED)),
+        sign_9c(&e, &signature),
     ]);
     let mut t = Token::with_transport(Box::new(script));
-    let signed = t
-        .sign(
-            Slot::Signature,
-            message,
-            Some(&Pin::new("123456").unwrap()),
-            DEFAULT_SIGNER_ID,
-        )
-        .unwrap();
-    assert_eq!(signed.signature, sig_der.as_bytes());
-    signed
-        .public_key
-        .verify(message, &signed.signature, DEFAULT_SIGNER_ID)
-        .unwrap();
-    done(&log, 1);
+    let mut signer = t
+        .signer(Slot::Signature)
+        .unwrap()
+        .with_pin(Pin::new("123456").unwrap());
+    assert!(!signer.needs_pin());
+    assert_eq!(signer.sign(message).unwrap(), signature);
+    done(&log, 2);
+}
+
+#[test]
+fn a_signature_the_key_does_not_verify_is_refused() {
+    let (meta, e, mut signature) = sm2_key_in_9c(0x01, b"contract text");
+    signature[10] ^= 1;
+    let (script, _log) = Script::from_bytes(vec![
+        (hex(SELECT), hex(SELECTED)),
+        (hex("00F7009C00"), meta),
+        (hex(SELECT), hex(SELECTED)),
+        sign_9c(&e, &signature),
+    ]);
+    let mut t = Token::with_transport(Box::new(script));
+    let mut signer = t.signer(Slot::Signature).unwrap();
+    assert!(matches!(
+        signer.sign(b"contract text"),
+        Err(Error::BadResponse { .. })
+    ));
 }
 
 #[test]
@@ -361,4 +404,55 @@ fn device_info_and_label() {
     assert_eq!(info.storage_total, Some(4096));
     assert_eq!(info.storage_free, Some(2048));
     assert_eq!(t.label().unwrap(), None);
+}
+
+#[test]
+fn status_is_one_transaction_and_what_is_missing_is_none() {
+    let mut steps: Vec<(String, &str)> = vec![
+        (SELECT.into(), SELECTED),
+        ("00200080".into(), "63C3"),
+        ("00F7008000".into(), "0101FF 050100 06020303 9000"),
+        ("00F7008100".into(), "6A88"),
+    ];
+    for (reference, object) in [
+        ("9A", "5FC105"),
+        ("9C", "5FC10A"),
+        ("9D", "5FC10B"),
+        ("9E", "5FC101"),
+    ] {
+        steps.push((format!("00F700{reference}00"), "6A88"));
+        steps.push((format!("00CB3FFF 05 5C03{object} 00"), "6A82"));
+    }
+    for (command, response) in [
+        ("00F8000000", "00BC614E 9000"),
+        ("00FD000000", "050400 9000"),
+        ("00CB3FFF 05 5C035FFF01 00", "6A82"),
+        ("00CB3FFF 05 5C035FFF02 00", "53 04 6C616F77 9000"),
+        ("00F7009B00", "010103 050101 9000"),
+    ] {
+        steps.push((command.into(), response));
+    }
+    let steps: Vec<(&str, &str)> = steps.iter().map(|(c, r)| (c.as_str(), *r)).collect();
+    let (mut t, log) = token(&steps);
+    let status = t.status().unwrap();
+    done(&log, 1);
+    assert_eq!(status.application.label.as_deref(), Some("ukey PIV"));
+    assert_eq!((status.serial, status.device), (Some(12_345_678), None));
+    assert_eq!(status.label.as_deref(), Some("laow"));
+    assert_eq!(
+        (
+            status.pin.tries_left,
+            status.pin.is_default,
+            status.pin.verified
+        ),
+        (Some(3), Some(false), false)
+    );
+    assert_eq!(status.puk, None);
+    assert!(status.management_key.is_some_and(|m| m.is_default));
+    assert!(
+        status
+            .slots
+            .iter()
+            .all(|s| s.key.is_none() && s.certificate.is_none())
+    );
 }
