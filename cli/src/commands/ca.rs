@@ -8,7 +8,7 @@ use ukey_host::Algorithm;
 use ukey_host::x509::{CertificateInfo, LocalCa, parse_name, read_der_or_pem, to_pem};
 
 use super::info::certificate_text;
-use super::{CmdResult, Ctx, refuse_overwriting, write_out};
+use crate::{CmdResult, Ctx, refuse_overwriting, write_out};
 
 /// A local test CA that turns requests into certificates.
 #[derive(Subcommand, Debug)]

@@ -8,7 +8,7 @@ use ukey_host::{
     DeviceInfo, KeyMetadata, ManagementKeyMetadata, SecretState, Slot, SlotStatus, Version,
 };
 
-use super::{CmdResult, Ctx};
+use crate::{CmdResult, Ctx};
 
 /// Show a token: serial, versions, PIN state, keys and certificates.
 #[derive(Args, Debug)]

@@ -11,7 +11,7 @@ use ukey_host::x509::{
 use ukey_host::{DEFAULT_SIGNER_ID, Error, PublicKey, Slot};
 
 use super::info::certificate_text;
-use super::{CmdResult, Ctx, Failure, read_file};
+use crate::{CmdResult, Ctx, Failure, read_file};
 
 /// Check a detached signature of a file.
 #[derive(Args, Debug)]

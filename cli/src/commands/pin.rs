@@ -4,7 +4,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use ukey_host::SecretState;
 
-use super::{CmdResult, Ctx, new_secret, secret};
+use crate::{CmdResult, Ctx, new_secret, secret};
 
 /// Check the PIN, change it, or unblock it with the PUK.
 #[derive(Subcommand, Debug)]

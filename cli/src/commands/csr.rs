@@ -9,7 +9,7 @@ use ukey_host::Slot;
 use ukey_host::x509::{build_csr, parse_name, to_pem};
 
 use super::sign::SigningArgs;
-use super::{CmdResult, Ctx, Failure, write_out};
+use crate::{CmdResult, Ctx, Failure, write_out};
 
 /// Make a certificate request (PKCS#10) signed by a key on the token.
 #[derive(Args, Debug)]

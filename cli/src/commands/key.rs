@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use ukey_host::{Algorithm, KeyPolicy, PinPolicy, Slot, TouchPolicy};
 
-use super::{CmdResult, Ctx, write_out};
+use crate::{CmdResult, Ctx, write_out};
 
 /// Manage keys on the token.
 #[derive(Subcommand, Debug)]

@@ -7,7 +7,7 @@ use ukey_host::x509::Renewal;
 use ukey_host::{Error, ReaderInfo, Status, Token, readers};
 
 use super::info::{SlotReport, slot_reports};
-use super::{CmdResult, Ctx, Failure};
+use crate::{CmdResult, Ctx, Failure};
 
 /// Exit code when a check fails.
 const EXIT_PROBLEM: u8 = 10;

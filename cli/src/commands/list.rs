@@ -3,7 +3,7 @@
 use clap::Args;
 use ukey_host::readers;
 
-use super::{CmdResult, Ctx};
+use crate::{CmdResult, Ctx};
 
 /// List readers and the tokens in them.
 #[derive(Args, Debug)]

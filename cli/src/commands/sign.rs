@@ -8,7 +8,7 @@ use serde::Serialize;
 use ukey_host::x509::{CmsOptions, sign_cms_detached};
 use ukey_host::{DEFAULT_SIGNER_ID, Error, Signer, Slot, Token};
 
-use super::{CmdResult, Ctx, Failure, read_file, refuse_overwriting, secret, write_out};
+use crate::{CmdResult, Ctx, Failure, read_file, refuse_overwriting, secret, write_out};
 
 /// Sign a file with a key on the token (detached signature).
 #[derive(Args, Debug)]

@@ -8,7 +8,7 @@ use ukey_host::x509::{CertificateInfo, certificate_public_key, read_der_or_pem, 
 use ukey_host::{Error, Slot};
 
 use super::info::certificate_text;
-use super::{CmdResult, Ctx, write_out};
+use crate::{CmdResult, Ctx, write_out};
 
 /// Put a certificate on the token or take a copy of one.
 #[derive(Subcommand, Debug)]
