@@ -4,7 +4,9 @@
 use std::process::ExitCode;
 
 use serde::Serialize;
-use ukey_host::Error;
+use ukey_host::Error as TokenError;
+
+use crate::error::Error;
 
 /// A failure of a subcommand with its exit code.
 pub(crate) struct Failure {
@@ -19,44 +21,86 @@ impl From<Error> for Failure {
     }
 }
 
+impl From<TokenError> for Failure {
+    fn from(error: TokenError) -> Self {
+        Error::from(error).into()
+    }
+}
+
+impl From<ukey_cert::Error> for Failure {
+    fn from(error: ukey_cert::Error) -> Self {
+        Error::from(error).into()
+    }
+}
+
 /// What a subcommand returns.
 pub(crate) type CmdResult = Result<(), Failure>;
 
 /// The exit code of an error.
 fn exit_code(error: &Error) -> u8 {
     match error {
-        Error::InvalidInput { .. } => 2,
-        Error::PcscdNotRunning => 3,
-        Error::NoReader
-        | Error::ReaderNotFound { .. }
-        | Error::NoCard { .. }
-        | Error::NoToken
-        | Error::TokenNotFound { .. }
-        | Error::NotPiv { .. }
-        | Error::CardRemoved
-        | Error::CardReset
-        | Error::TokenBusy => 4,
-        Error::WrongPin { .. } | Error::WrongPuk { .. } => 5,
-        Error::PinBlocked | Error::PukBlocked => 6,
-        Error::NotAuthenticated | Error::WrongManagementKey => 7,
-        Error::NotFound { .. } => 8,
-        Error::SignatureInvalid | Error::NotIssuedByCa => 9,
+        Error::Token(error) => token_exit_code(error),
+        Error::Cert(error) => cert_exit_code(error),
+        Error::Usage(_) => 2,
+        Error::File { .. } => 1,
+    }
+}
+
+/// The exit code of a driver error.
+fn token_exit_code(error: &TokenError) -> u8 {
+    match error {
+        TokenError::InvalidInput { .. } => 2,
+        TokenError::PcscdNotRunning => 3,
+        TokenError::NoReader
+        | TokenError::ReaderNotFound { .. }
+        | TokenError::NoCard { .. }
+        | TokenError::NoToken
+        | TokenError::TokenNotFound { .. }
+        | TokenError::NotPiv { .. }
+        | TokenError::CardRemoved
+        | TokenError::CardReset
+        | TokenError::TokenBusy => 4,
+        TokenError::WrongPin { .. } | TokenError::WrongPuk { .. } => 5,
+        TokenError::PinBlocked | TokenError::PukBlocked => 6,
+        TokenError::NotAuthenticated | TokenError::WrongManagementKey => 7,
+        TokenError::NotFound { .. } => 8,
+        TokenError::SignatureInvalid => 9,
+        _ => 1,
+    }
+}
+
+/// The exit code of a certificate crate error.
+fn cert_exit_code(error: &ukey_cert::Error) -> u8 {
+    match error {
+        ukey_cert::Error::Host(error) => token_exit_code(error),
+        ukey_cert::Error::InvalidInput { .. } => 2,
+        ukey_cert::Error::NotIssuedByCa => 9,
+        ukey_cert::Error::InFile { source, .. } => cert_exit_code(source),
         _ => 1,
     }
 }
 
 /// What to do about an error, when there is something to say.
 fn remedy(error: &Error) -> Option<&'static str> {
+    let Error::Token(error) = error else {
+        return None;
+    };
     Some(match error {
-        Error::PcscdNotRunning => {
+        TokenError::PcscdNotRunning => {
             "start it with `sudo systemctl start pcscd` (install it with `sudo apt install pcscd`)"
         }
-        Error::NoReader => "plug the token in, or try another USB port; `ukey doctor` checks more",
-        Error::NoCard { .. } => "insert the card the right way round, or plug the token in again",
-        Error::NoToken | Error::NotPiv { .. } => "`ukey list` shows what each reader holds",
-        Error::PinBlocked => "run `ukey pin unblock`",
-        Error::WrongManagementKey => "give the right key with --management-key",
-        Error::CardRemoved => "plug the token in again and repeat the command",
+        TokenError::NoReader => {
+            "plug the token in, or try another USB port; `ukey doctor` checks more"
+        }
+        TokenError::NoCard { .. } => {
+            "insert the card the right way round, or plug the token in again"
+        }
+        TokenError::NoToken | TokenError::NotPiv { .. } => {
+            "`ukey list` shows what each reader holds"
+        }
+        TokenError::PinBlocked => "run `ukey pin unblock`",
+        TokenError::WrongManagementKey => "give the right key with --management-key",
+        TokenError::CardRemoved => "plug the token in again and repeat the command",
         _ => return None,
     })
 }
@@ -79,7 +123,9 @@ impl Failure {
         let remedy = remedy(&error);
         if json {
             let tries_left = match error {
-                Error::WrongPin { tries } | Error::WrongPuk { tries } => Some(tries),
+                Error::Token(TokenError::WrongPin { tries } | TokenError::WrongPuk { tries }) => {
+                    Some(tries)
+                }
                 _ => None,
             };
             let body = JsonError {

@@ -2,22 +2,19 @@
 
 use std::path::Path;
 
-use ukey_host::Error;
-
 use crate::Failure;
+use crate::error::Error;
 
 /// Refuses an output path that names one of the command's `inputs` (the same file, through
 /// any name or link), so that `ukey sign msg.txt -o msg.txt` cannot destroy what it signs.
 /// Called before the command does anything.
 pub(crate) fn refuse_overwriting(output: &Path, inputs: &[&Path]) -> Result<(), Failure> {
     match inputs.iter().find(|input| same_file(output, input)) {
-        Some(input) => Err(Error::InvalidInput {
-            message: format!(
-                "{} is an input of this command ({}); choose another output file",
-                output.display(),
-                input.display()
-            ),
-        }
+        Some(input) => Err(Error::Usage(format!(
+            "{} is an input of this command ({}); choose another output file",
+            output.display(),
+            input.display()
+        ))
         .into()),
         None => Ok(()),
     }
@@ -27,7 +24,7 @@ pub(crate) fn refuse_overwriting(output: &Path, inputs: &[&Path]) -> Result<(), 
 pub(crate) fn write_out(path: Option<&Path>, bytes: &[u8]) -> Result<(), Failure> {
     match path {
         Some(path) => std::fs::write(path, bytes).map_err(|source| {
-            Failure::from(Error::Io {
+            Failure::from(Error::File {
                 path: path.to_owned(),
                 source,
             })
@@ -35,7 +32,7 @@ pub(crate) fn write_out(path: Option<&Path>, bytes: &[u8]) -> Result<(), Failure
         None => {
             use std::io::Write;
             std::io::stdout().write_all(bytes).map_err(|source| {
-                Failure::from(Error::Io {
+                Failure::from(Error::File {
                     path: "standard output".into(),
                     source,
                 })
@@ -56,7 +53,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// Reads a whole file.
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
     std::fs::read(path).map_err(|source| {
-        Failure::from(Error::Io {
+        Failure::from(Error::File {
             path: path.to_owned(),
             source,
         })

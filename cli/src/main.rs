@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod context;
+mod error;
 mod failure;
 mod files;
 mod prompt;

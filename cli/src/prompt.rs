@@ -1,8 +1,9 @@
 //! PINs and PUKs from their options, or asked for without echo.
 
-use ukey_host::{Error, Pin};
+use ukey_host::Pin;
 
 use crate::Failure;
+use crate::error::Error;
 
 /// A PIN or PUK from its option, or asked for without echo.
 pub(crate) fn secret(given: Option<&str>, prompt: &str) -> Result<Pin, Failure> {
@@ -21,21 +22,16 @@ pub(crate) fn new_secret(given: Option<&str>, what: &str) -> Result<Pin, Failure
     let pin = Pin::new(&first)?;
     let again = zeroize::Zeroizing::new(ask(&format!("New {what} again: "))?);
     if *first != *again {
-        return Err(Error::InvalidInput {
-            message: format!("the two {what}s differ"),
-        }
-        .into());
+        return Err(Error::Usage(format!("the two {what}s differ")).into());
     }
     Ok(pin)
 }
 
 fn ask(prompt: &str) -> Result<String, Failure> {
     rpassword::prompt_password(prompt).map_err(|_| {
-        Failure::from(Error::InvalidInput {
-            message: format!(
-                "{} not given and there is no terminal to ask on",
-                prompt.trim_end_matches([':', ' '])
-            ),
-        })
+        Failure::from(Error::Usage(format!(
+            "{} not given and there is no terminal to ask on",
+            prompt.trim_end_matches([':', ' '])
+        )))
     })
 }

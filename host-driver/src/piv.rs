@@ -4,7 +4,6 @@
 
 use std::fmt;
 
-use serde::Serialize;
 pub use ukey_card_edge::{
     Algorithm, KeyOrigin, ManagementKeyAlgorithm, ObjectId, PinPolicy, Slot, TouchPolicy,
 };
@@ -37,7 +36,8 @@ impl KeyPolicy {
 }
 
 /// A version number as GET VERSION answers it (major, minor, patch).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Version {
     /// Major.
     pub major: u8,
@@ -107,7 +107,7 @@ impl ManagementKey {
     pub fn new(algorithm: ManagementKeyAlgorithm, key: &[u8]) -> Result<Self> {
         if key.len() != algorithm.key_len() {
             return Err(Error::input(format!(
-                "a {algorithm:?} management key has {} bytes",
+                "a {algorithm} management key has {} bytes",
                 algorithm.key_len()
             )));
         }

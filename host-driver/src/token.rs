@@ -20,7 +20,6 @@ pub use pin::{PinStatus, RetryMetadata};
 pub use signer::Signer;
 pub use status::{SecretState, SlotStatus, Status};
 
-use serde::Serialize;
 use ukey_card_edge::{Instruction, PIV_AID, PIV_RID_LEN, StatusWord};
 
 use crate::apdu::{Apdu, Response};
@@ -30,7 +29,8 @@ use crate::tlv;
 use crate::transport::{Link, Transport};
 
 /// What SELECT tells about the application.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ApplicationInfo {
     /// The application label ("ukey PIV").
     pub label: Option<String>,

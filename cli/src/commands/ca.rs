@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
+use ukey_cert::{CertificateInfo, LocalCa, parse_name, read_der_or_pem, to_pem};
 use ukey_host::Algorithm;
-use ukey_host::x509::{CertificateInfo, LocalCa, parse_name, read_der_or_pem, to_pem};
 
 use super::info::certificate_text;
 use crate::{CmdResult, Ctx, refuse_overwriting, write_out};

@@ -4,10 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use ukey_host::x509::{CertificateInfo, certificate_public_key, read_der_or_pem, to_pem};
-use ukey_host::{Error, Slot};
+use ukey_cert::{CertificateInfo, certificate_public_key, read_der_or_pem, to_pem};
+use ukey_host::{Error as TokenError, Slot};
 
 use super::info::certificate_text;
+use crate::error::Error;
 use crate::{CmdResult, Ctx, write_out};
 
 /// Put a certificate on the token or take a copy of one.
@@ -72,21 +73,17 @@ impl CertCmd {
                     match token.key_metadata(args.slot)? {
                         Some(meta) if meta.public_key == cert_key => {}
                         Some(_) => {
-                            return Err(Error::InvalidInput {
-                                message: format!(
+                            return Err(Error::Usage(format!(
                                     "this certificate is not for the key in slot {}; applications could not use it (--force stores it anyway)",
                                     args.slot
-                                ),
-                            }
+                                ))
                             .into());
                         }
                         None => {
-                            return Err(Error::InvalidInput {
-                                message: format!(
+                            return Err(Error::Usage(format!(
                                     "slot {} has no key for this certificate (--force stores it anyway)",
                                     args.slot
-                                ),
-                            }
+                                ))
                             .into());
                         }
                     }
@@ -110,7 +107,7 @@ impl CertCmd {
                 let mut token = ctx.open()?;
                 let der = token
                     .certificate(args.slot)?
-                    .ok_or_else(|| Error::NotFound {
+                    .ok_or_else(|| TokenError::NotFound {
                         what: format!("a certificate in slot {}", args.slot),
                     })?;
                 let bytes = if args.der {

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 use der::Encode;
 use serde::Serialize;
+use ukey_cert::{build_csr, parse_name, to_pem};
 use ukey_host::Slot;
-use ukey_host::x509::{build_csr, parse_name, to_pem};
 
 use super::sign::SigningArgs;
 use crate::{CmdResult, Ctx, Failure, write_out};
@@ -42,7 +42,7 @@ impl CsrCmd {
         let request = build_csr(subject, &mut signer)?;
         let der = request
             .to_der()
-            .map_err(|e| Failure::from(ukey_host::Error::from(e)))?;
+            .map_err(|e| Failure::from(ukey_cert::Error::from(e)))?;
         let pem = to_pem("CERTIFICATE REQUEST", &der)?;
         if let Some(path) = &self.out {
             write_out(Some(path), pem.as_bytes())?;

@@ -3,10 +3,11 @@
 
 use clap::Args;
 use serde::Serialize;
-use ukey_host::x509::Renewal;
-use ukey_host::{Error, ReaderInfo, Status, Token, readers};
+use ukey_cert::Renewal;
+use ukey_host::{Error as TokenError, ReaderInfo, Status, Token, readers};
 
 use super::info::{SlotReport, slot_reports};
+use crate::error::Error;
 use crate::{CmdResult, Ctx, Failure};
 
 /// Exit code when a check fails.
@@ -65,9 +66,7 @@ impl DoctorCmd {
             Ok(())
         } else {
             Err(Failure {
-                error: Error::InvalidInput {
-                    message: "doctor found a problem; see the remedies above".into(),
-                },
+                error: Error::Usage("doctor found a problem; see the remedies above".into()),
                 code: EXIT_PROBLEM,
             })
         }
@@ -85,7 +84,7 @@ fn diagnose(ctx: &Ctx, checks: &mut Vec<Check>) {
             ));
             list
         }
-        Err(Error::PcscdNotRunning) => {
+        Err(TokenError::PcscdNotRunning) => {
             checks.push(check(
                 "pcscd",
                 Outcome::Failed,
@@ -139,13 +138,13 @@ fn diagnose(ctx: &Ctx, checks: &mut Vec<Check>) {
         Ok(t) => t,
         Err(e) => {
             let remedy = match e {
-                Error::NotPiv { .. } | Error::NoToken => {
+                TokenError::NotPiv { .. } | TokenError::NoToken => {
                     "this card is not a ukey token, or its application does not answer: plug the token in again; if that does not help, it may need to be replaced"
                 }
-                Error::TokenBusy => {
+                TokenError::TokenBusy => {
                     "another program holds the token: close other certificate tools and try again"
                 }
-                Error::ReaderNotFound { .. } | Error::TokenNotFound { .. } => {
+                TokenError::ReaderNotFound { .. } | TokenError::TokenNotFound { .. } => {
                     "check --reader/--serial against `ukey list`"
                 }
                 _ => "plug the token in again and run `ukey doctor` once more",

@@ -3,7 +3,7 @@
 
 use clap::Args;
 use serde::Serialize;
-use ukey_host::x509::CertificateInfo;
+use ukey_cert::CertificateInfo;
 use ukey_host::{
     DeviceInfo, KeyMetadata, ManagementKeyMetadata, SecretState, Slot, SlotStatus, Version,
 };
@@ -60,7 +60,7 @@ pub(crate) fn slot_reports(slots: Vec<SlotStatus>) -> Vec<SlotReport> {
                     None => (None, None, None),
                     Some(der) => match CertificateInfo::from_der(&der) {
                         Ok(info) => {
-                            let cert_key = ukey_host::x509::certificate_public_key(&der).ok();
+                            let cert_key = ukey_cert::certificate_public_key(&der).ok();
                             let matches = match (&key, cert_key) {
                                 (Some(k), Some(c)) => Some(k.public_key == c),
                                 _ => None,
@@ -176,14 +176,14 @@ pub(crate) fn certificate_text(c: &CertificateInfo, indent: &str) -> String {
     line("valid from:", &c.not_before);
     line("valid until:", &c.not_after);
     let state = match c.renewal {
-        ukey_host::x509::Renewal::Expired => format!("expired {} days ago", -c.days_left),
+        ukey_cert::Renewal::Expired => format!("expired {} days ago", -c.days_left),
         r => format!("{} days left, {r}", c.days_left),
     };
     line("status:", &state);
     for id in &c.organisation_ids {
         let kind = match id.kind {
-            ukey_host::uscc::IdKind::CreditCode => "credit code:",
-            ukey_host::uscc::IdKind::TaxId => "tax ID:",
+            ukey_cert::uscc::IdKind::CreditCode => "credit code:",
+            ukey_cert::uscc::IdKind::TaxId => "tax ID:",
         };
         let verdict = if id.check_ok {
             "check digit correct".to_owned()

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Serialize;
-use ukey_host::x509::{CmsOptions, sign_cms_detached};
-use ukey_host::{DEFAULT_SIGNER_ID, Error, Signer, Slot, Token};
+use ukey_cert::{CmsOptions, sign_cms_detached};
+use ukey_host::{DEFAULT_SIGNER_ID, Error as TokenError, Signer, Slot, Token};
 
 use crate::{CmdResult, Ctx, Failure, read_file, refuse_overwriting, secret, write_out};
 
@@ -85,7 +85,7 @@ impl SignCmd {
             Some(
                 token
                     .certificate(self.slot)?
-                    .ok_or_else(|| Error::NotFound {
+                    .ok_or_else(|| TokenError::NotFound {
                         what: format!(
                             "a certificate in slot {} (a CMS signature carries one)",
                             self.slot

@@ -4,13 +4,14 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Serialize;
-use ukey_host::x509::{
+use ukey_cert::{
     CertificateInfo, certificate_public_key, der_or_pem, read_der_or_pem, verify_cms_detached,
     verify_issued_by,
 };
-use ukey_host::{DEFAULT_SIGNER_ID, Error, PublicKey, Slot};
+use ukey_host::{DEFAULT_SIGNER_ID, Error as TokenError, PublicKey, Slot};
 
 use super::info::certificate_text;
+use crate::error::Error;
 use crate::{CmdResult, Ctx, Failure, read_file};
 
 /// Check a detached signature of a file.
@@ -100,26 +101,23 @@ impl VerifyCmd {
             return Ok((naming(path, PublicKey::from_spki_der(&der))?, None));
         }
         let Some(slot) = self.slot else {
-            return Err(Error::InvalidInput {
-                message: "say whose signature it is: --cert, --pubkey or --slot (or use --cms)"
-                    .into(),
-            }
+            return Err(Error::Usage(
+                "say whose signature it is: --cert, --pubkey or --slot (or use --cms)".into(),
+            )
             .into());
         };
         let mut token = ctx.open()?;
-        let meta = token.key_metadata(slot)?.ok_or_else(|| Error::NotFound {
-            what: format!("a key in slot {slot}"),
-        })?;
+        let meta = token
+            .key_metadata(slot)?
+            .ok_or_else(|| TokenError::NotFound {
+                what: format!("a key in slot {slot}"),
+            })?;
         let cert = token.certificate(slot)?;
         Ok((meta.public_key, cert))
     }
 }
 
 /// A file given on the command line that does not hold what it should: the error names it.
-fn naming<T>(path: &Path, read: Result<T, Error>) -> Result<T, Failure> {
-    read.map_err(|error| {
-        Failure::from(Error::InvalidInput {
-            message: format!("{}: {error}", path.display()),
-        })
-    })
+fn naming<T, E: std::fmt::Display>(path: &Path, read: Result<T, E>) -> Result<T, Failure> {
+    read.map_err(|error| Failure::from(Error::Usage(format!("{}: {error}", path.display()))))
 }

@@ -2,7 +2,6 @@
 //! the card edge adopts): mutual authentication, a new management key, PIN retries and
 //! reset.
 
-use serde::Serialize;
 use ukey_card_edge::{Instruction, MANAGEMENT_KEY_REFERENCE, StatusWord};
 use zeroize::Zeroizing;
 
@@ -13,7 +12,8 @@ use crate::piv::{ManagementKey, ManagementKeyAlgorithm, Pin};
 use crate::tlv;
 
 /// What the token says about its management key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ManagementKeyMetadata {
     /// The algorithm.
     pub algorithm: ManagementKeyAlgorithm,
@@ -137,8 +137,7 @@ impl Tx<'_> {
         }
         key.crypt(&mut witness, false)?;
         let mut challenge = vec![0u8; n];
-        getrandom::fill(&mut challenge)
-            .map_err(|e| Error::input(format!("no randomness from the system: {e}")))?;
+        getrandom::fill(&mut challenge).map_err(Error::Random)?;
         let mut inner = tlv::encode(0x80, &witness);
         tlv::write(&mut inner, 0x81, &challenge);
         let r = self.send(

@@ -1,7 +1,6 @@
 //! The keys of the slots: generation on the token (GENERATE ASYMMETRIC KEY PAIR, SP
 //! 800-73-4 part 2, 3.3.2) and what GET METADATA says of them (YubiKey extension).
 
-use serde::Serialize;
 use ukey_card_edge::{Instruction, POLICY_DEFAULT};
 
 use super::{Token, Tx};
@@ -12,7 +11,8 @@ use crate::piv::{Algorithm, KeyOrigin, KeyPolicy, ManagementKey, PinPolicy, Slot
 use crate::tlv;
 
 /// What the token says about a key slot (GET METADATA).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct KeyMetadata {
     /// The key's algorithm.
     pub algorithm: Algorithm,

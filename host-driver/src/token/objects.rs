@@ -1,7 +1,6 @@
 //! Data objects (GET DATA and PUT DATA, SP 800-73-4 part 2, 3.1.2 and 3.3.1): the
 //! certificates of the slots, the vendor objects for device information and label.
 
-use serde::Serialize;
 use ukey_card_edge::{Instruction, StatusWord};
 
 use super::{Token, Tx};
@@ -11,7 +10,8 @@ use crate::piv::{ManagementKey, ObjectId, Slot};
 use crate::tlv;
 
 /// The vendor device information object `5FFF01`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DeviceInfo {
     /// Manufacturer.
     pub manufacturer: Option<String>,

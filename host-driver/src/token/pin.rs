@@ -1,7 +1,6 @@
 //! The PIN and the PUK: their state, VERIFY, CHANGE REFERENCE DATA and RESET RETRY
 //! COUNTER (SP 800-73-4 part 2, 3.2.1 to 3.2.3), and their retry counters (GET METADATA).
 
-use serde::Serialize;
 use ukey_card_edge::{Instruction, PIN_REFERENCE, PUK_REFERENCE, StatusWord};
 use zeroize::Zeroizing;
 
@@ -12,8 +11,9 @@ use crate::piv::Pin;
 use crate::tlv;
 
 /// Whether the PIN is verified in this session, or how many tries are left.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum PinStatus {
     /// Verified in the current session.
     Verified,
@@ -24,7 +24,8 @@ pub enum PinStatus {
 }
 
 /// The retry counter and default state of the PIN or the PUK (GET METADATA 80 / 81).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct RetryMetadata {
     /// Still the factory value: change it before first use.
     pub is_default: bool,

@@ -2,7 +2,6 @@
 //! versions, PIN and PUK, management key, and each slot's key and certificate. `ukey info`
 //! and `ukey doctor` show it; a part the token does not have or tell is `None`.
 
-use serde::Serialize;
 use ukey_card_edge::{PIN_REFERENCE, PUK_REFERENCE};
 
 use super::{
@@ -38,7 +37,8 @@ pub struct Status {
 }
 
 /// The state of the PIN or the PUK.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct SecretState {
     /// Tries left, when known.
     pub tries_left: Option<u8>,

@@ -26,11 +26,13 @@ use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Validity;
 
-use super::csr::{parse_csr, verify_csr};
-use super::{MessageSigner, SoftwareKey, signature_algorithm, to_pem};
+use crate::algorithms::{self, signature_algorithm};
+use crate::csr::{parse_csr, verify_csr};
 use crate::error::{Error, Result};
-use crate::keys::PublicKey;
-use crate::piv::Algorithm;
+use crate::pem::to_pem;
+use crate::signer::{MessageSigner, SoftwareKey};
+use ukey_host::Algorithm;
+use ukey_host::PublicKey;
 
 /// The CA's private key file in its directory.
 const KEY_FILE: &str = "ca.key";
@@ -98,7 +100,7 @@ impl LocalCa {
         let key_path = dir.join(KEY_FILE);
         let pem = fs::read_to_string(&key_path).map_err(|e| Error::io(&key_path, e))?;
         let key = SoftwareKey::from_pkcs8_pem(&pem)?;
-        let der = super::read_der_or_pem(&dir.join(CERT_FILE))?;
+        let der = crate::pem::read_der_or_pem(&dir.join(CERT_FILE))?;
         let certificate = Certificate::from_der(&der)?;
         Ok(Self {
             dir: dir.to_owned(),
@@ -162,18 +164,16 @@ fn sign_certificate(
     let validity = Validity::from_now(Duration::from_secs(u64::from(days) * DAY))
         .map_err(|_| too_long(days))?;
     let mut serial = [0u8; 16];
-    getrandom::fill(&mut serial)
-        .map_err(|e| Error::input(format!("no randomness from the system: {e}")))?;
+    getrandom::fill(&mut serial).map_err(Error::Random)?;
     serial[0] &= 0x7F;
     serial[0] |= 0x01;
     let shim = KeyShim(signer.public_key().clone());
-    let failed =
-        |e: x509_cert::builder::Error| Error::data(format!("cannot build the certificate: {e}"));
+    let failed = Error::Builder;
     let mut builder = CertificateBuilder::new(
         profile,
         SerialNumber::new(&serial)?,
         validity,
-        subject_key.to_spki()?,
+        algorithms::spki(subject_key)?,
     )
     .map_err(failed)?;
     let tbs = builder.finalize(&shim).map_err(failed)?;
@@ -188,10 +188,10 @@ fn sign_certificate(
 struct KeyShim(PublicKey);
 
 impl p256::ecdsa::signature::Keypair for KeyShim {
-    type VerifyingKey = PublicKey;
+    type VerifyingKey = IssuerKey;
 
-    fn verifying_key(&self) -> PublicKey {
-        self.0.clone()
+    fn verifying_key(&self) -> IssuerKey {
+        IssuerKey(self.0.clone())
     }
 }
 
@@ -201,9 +201,16 @@ impl DynSignatureAlgorithmIdentifier for KeyShim {
     }
 }
 
-impl EncodePublicKey for PublicKey {
+/// The issuer's public key as the certificate builder reads it (SubjectPublicKeyInfo).
+#[derive(Clone)]
+struct IssuerKey(PublicKey);
+
+impl EncodePublicKey for IssuerKey {
     fn to_public_key_der(&self) -> spki::Result<der::Document> {
-        let der = self.to_spki_der().map_err(|_| spki::Error::KeyMalformed)?;
+        let der = self
+            .0
+            .to_spki_der()
+            .map_err(|_| spki::Error::KeyMalformed)?;
         Ok(der::Document::try_from(der)?)
     }
 }

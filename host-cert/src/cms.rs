@@ -23,10 +23,11 @@ use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
 use x509_cert::time::Time;
 
-use super::{MessageSigner, SHA256, SM3, algorithm_of, signature_algorithm};
+use crate::algorithms::{self, SHA256, SM3, algorithm_of, signature_algorithm};
 use crate::error::{Error, Result};
-use crate::keys::{DEFAULT_SIGNER_ID, PublicKey};
-use crate::piv::Algorithm;
+use crate::signer::MessageSigner;
+use ukey_host::Algorithm;
+use ukey_host::DEFAULT_SIGNER_ID;
 
 /// Choices for a CMS signature.
 #[derive(Clone, Debug, Default)]
@@ -70,7 +71,7 @@ pub fn sign_cms_detached(
     options: &CmsOptions,
 ) -> Result<Vec<u8>> {
     let certificate = Certificate::from_der(certificate_der)?;
-    let cert_key = PublicKey::from_spki(certificate.tbs_certificate().subject_public_key_info())?;
+    let cert_key = algorithms::public_key(certificate.tbs_certificate().subject_public_key_info())?;
     if &cert_key != signer.public_key() {
         return Err(Error::input(
             "the certificate does not belong to the key that signs",
@@ -131,7 +132,7 @@ pub fn sign_cms_detached(
 pub fn verify_cms_detached(content: &[u8], cms_der: &[u8]) -> Result<Vec<u8>> {
     let info = ContentInfo::from_der(cms_der)?;
     if info.content_type != ID_SIGNED_DATA {
-        return Err(Error::data("not a CMS signed-data structure"));
+        return Err(Error::invalid("not a CMS signed-data structure"));
     }
     let signed: SignedData = info.content.decode_as()?;
     let signer = signed
@@ -139,9 +140,11 @@ pub fn verify_cms_detached(content: &[u8], cms_der: &[u8]) -> Result<Vec<u8>> {
         .0
         .iter()
         .next()
-        .ok_or_else(|| Error::data("the CMS signature has no signer"))?;
+        .ok_or_else(|| Error::invalid("the CMS signature has no signer"))?;
     let SignerIdentifier::IssuerAndSerialNumber(sid) = &signer.sid else {
-        return Err(Error::data("the signer is not named by issuer and serial"));
+        return Err(Error::invalid(
+            "the signer is not named by issuer and serial",
+        ));
     };
     let certificate = signed
         .certificates
@@ -156,13 +159,14 @@ pub fn verify_cms_detached(content: &[u8], cms_der: &[u8]) -> Result<Vec<u8>> {
             }
             _ => None,
         })
-        .ok_or_else(|| Error::data("the signer's certificate is not in the CMS signature"))?;
-    let public_key = PublicKey::from_spki(certificate.tbs_certificate().subject_public_key_info())?;
+        .ok_or_else(|| Error::invalid("the signer's certificate is not in the CMS signature"))?;
+    let public_key =
+        algorithms::public_key(certificate.tbs_certificate().subject_public_key_info())?;
     let algorithm = algorithm_of(&signer.signature_algorithm.oid).ok_or_else(|| {
-        Error::data("the signature algorithm is not ecdsa-with-SHA256 or SM2-with-SM3")
+        Error::invalid("the signature algorithm is not ecdsa-with-SHA256 or SM2-with-SM3")
     })?;
     if algorithm != public_key.algorithm() {
-        return Err(Error::data(
+        return Err(Error::invalid(
             "the signature algorithm does not match the key",
         ));
     }
@@ -170,15 +174,15 @@ pub fn verify_cms_detached(content: &[u8], cms_der: &[u8]) -> Result<Vec<u8>> {
     let attrs = signer
         .signed_attrs
         .as_ref()
-        .ok_or_else(|| Error::data("the CMS signature has no signed attributes"))?;
+        .ok_or_else(|| Error::invalid("the CMS signature has no signed attributes"))?;
     let recorded = attrs
         .iter()
         .find(|a| a.oid == ID_MESSAGE_DIGEST)
         .and_then(|a| a.values.iter().next())
-        .ok_or_else(|| Error::data("the CMS signature records no message digest"))?
+        .ok_or_else(|| Error::invalid("the CMS signature records no message digest"))?
         .decode_as::<OctetString>()?;
     if recorded.as_bytes() != digest.as_slice() {
-        return Err(Error::SignatureInvalid);
+        return Err(ukey_host::Error::SignatureInvalid.into());
     }
     public_key.verify(
         &attrs.to_der()?,

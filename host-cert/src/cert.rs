@@ -6,14 +6,14 @@ use std::time::SystemTime;
 
 use const_oid::db::rfc4519::{COMMON_NAME, ORGANIZATION_NAME};
 use der::{Decode, Encode};
-use serde::Serialize;
 use x509_cert::Certificate;
 
-use super::{algorithm_of, attribute_text, name_text, name_values};
+use crate::algorithms::{self, algorithm_of};
 use crate::error::{Error, Result};
-use crate::keys::PublicKey;
-use crate::piv::Algorithm;
+use crate::name::{attribute_text, name_text, name_values};
 use crate::uscc::{self, OrgId};
+use ukey_host::Algorithm;
+use ukey_host::PublicKey;
 
 /// Days left at which a certificate is due for renewal.
 const RENEW_DAYS: i64 = 90;
@@ -21,8 +21,9 @@ const RENEW_DAYS: i64 = 90;
 const DAY: i64 = 86_400;
 
 /// Whether a certificate is usable and when to renew it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Renewal {
     /// Valid, more than 90 days left.
     Valid,
@@ -46,7 +47,8 @@ impl std::fmt::Display for Renewal {
 }
 
 /// What a certificate says, ready to show.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct CertificateInfo {
     /// The subject, most specific part first.
     pub subject: String,
@@ -92,7 +94,7 @@ impl CertificateInfo {
     /// Reads a DER certificate as seen at `now`.
     pub fn from_der_at(der: &[u8], now: SystemTime) -> Result<Self> {
         let cert = Certificate::from_der(der)
-            .map_err(|e| Error::data(format!("not a readable X.509 certificate: {e}")))?;
+            .map_err(Error::unreadable("not a readable X.509 certificate"))?;
         let tbs = cert.tbs_certificate();
         let validity = tbs.validity();
         let not_before = validity.not_before.to_system_time();
@@ -138,37 +140,37 @@ impl CertificateInfo {
 /// The subject public key of a DER certificate.
 pub fn certificate_public_key(der: &[u8]) -> Result<PublicKey> {
     let cert = Certificate::from_der(der)
-        .map_err(|e| Error::data(format!("not a readable X.509 certificate: {e}")))?;
-    PublicKey::from_spki(cert.tbs_certificate().subject_public_key_info())
+        .map_err(Error::unreadable("not a readable X.509 certificate"))?;
+    algorithms::public_key(cert.tbs_certificate().subject_public_key_info())
 }
 
 /// Checks that the DER certificate `der` was issued by the DER certificate `issuer_der`:
 /// the names chain and the issuer's key verifies the signature.
 pub fn verify_issued_by(der: &[u8], issuer_der: &[u8]) -> Result<()> {
     let cert = Certificate::from_der(der)
-        .map_err(|e| Error::data(format!("not a readable X.509 certificate: {e}")))?;
+        .map_err(Error::unreadable("not a readable X.509 certificate"))?;
     let issuer = Certificate::from_der(issuer_der)
-        .map_err(|e| Error::data(format!("not a readable CA certificate: {e}")))?;
+        .map_err(Error::unreadable("not a readable CA certificate"))?;
     if cert.tbs_certificate().issuer() != issuer.tbs_certificate().subject() {
-        return Err(Error::data(
+        return Err(Error::invalid(
             "the certificate was not issued by this CA (names differ)",
         ));
     }
-    let issuer_key = PublicKey::from_spki(issuer.tbs_certificate().subject_public_key_info())?;
+    let issuer_key = algorithms::public_key(issuer.tbs_certificate().subject_public_key_info())?;
     if algorithm_of(&cert.signature_algorithm().oid) != Some(issuer_key.algorithm()) {
-        return Err(Error::data(
+        return Err(Error::invalid(
             "the certificate's signature algorithm does not match the CA key",
         ));
     }
     let signature = cert
         .signature()
         .as_bytes()
-        .ok_or_else(|| Error::data("the certificate's signature is not whole bytes"))?;
+        .ok_or_else(|| Error::invalid("the certificate's signature is not whole bytes"))?;
     issuer_key
         .verify(
             &cert.tbs_certificate().to_der()?,
             signature,
-            crate::keys::DEFAULT_SIGNER_ID,
+            ukey_host::DEFAULT_SIGNER_ID,
         )
         .map_err(|_| Error::NotIssuedByCa)
 }

@@ -7,8 +7,11 @@ use std::time::{Duration, SystemTime};
 
 use der::Encode;
 
-use super::*;
 use crate::uscc::IdKind;
+use ukey_host::Algorithm;
+
+use crate::name::name_text;
+use crate::*;
 
 fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
     let out = Command::new("openssl")
@@ -152,7 +155,7 @@ fn detached_cms_verifies_with_openssl_cms() {
         assert_eq!(verify_cms_detached(content, &cms).unwrap(), cert);
         assert!(matches!(
             verify_cms_detached(b"another text", &cms),
-            Err(Error::SignatureInvalid)
+            Err(Error::Host(ukey_host::Error::SignatureInvalid))
         ));
         if algorithm == Algorithm::Sm2 {
             continue;

@@ -11,16 +11,15 @@
 //! division and the 9-character organisation code of GB 11714, whose last character checks
 //! the first 8 with weights 3 7 9 10 5 8 4 2: `C9 = 11 - (Σ mod 11)`, 10 written `X`, 11 `0`.
 
-use serde::Serialize;
-
 /// The characters of a credit code, each at the index that is its value.
 const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 /// Weights of GB 11714 organisation codes.
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 
 /// Which kind of identifier was found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum IdKind {
     /// An 18-character unified social credit code.
     CreditCode,
@@ -29,7 +28,8 @@ pub enum IdKind {
 }
 
 /// An identifier found in a text, with the verdict on its check character.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct OrgId {
     /// What it is.
     pub kind: IdKind,
