@@ -84,9 +84,9 @@ impl Token {
     fn select_then<T>(&mut self, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
         let mut retried = false;
         loop {
-            let mut session = self.transport.begin()?;
+            let mut link = self.transport.begin()?;
             let mut tx = Tx {
-                link: session.as_mut(),
+                link: link.as_mut(),
             };
             match tx.select() {
                 Ok(app) => {
@@ -94,7 +94,7 @@ impl Token {
                     return f(&mut tx);
                 }
                 Err(Error::CardReset | Error::CardRemoved) if !retried => {
-                    drop(session);
+                    drop(link);
                     retried = true;
                     self.transport.reconnect()?;
                 }
