@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
-cargo build --release -q -p ukey-sim -p ukey-host
+cargo build --release -q -p ukey-sim -p ukey-cli
 bin="$PWD/target/release"
 work=$(mktemp -d /tmp/ukey-demo.XXXXXX)
 port=$((36200 + RANDOM % 2000))

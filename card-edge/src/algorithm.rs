@@ -6,7 +6,12 @@
 pub const LEGACY_TRIPLE_DES_ID: u8 = 0x00;
 
 /// The signature algorithms of the card edge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum Algorithm {
     /// `11`: ECDSA over NIST P-256.
     P256,
@@ -34,7 +39,8 @@ impl Algorithm {
 }
 
 /// The management key's (9B) block ciphers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ManagementKeyAlgorithm {
     /// `03`: three-key 3DES, the PIV default.
     TripleDes,

@@ -5,7 +5,12 @@
 pub const POLICY_DEFAULT: u8 = 0x00;
 
 /// When a slot's key needs the PIN.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum PinPolicy {
     /// `01`: never.
     Never,
@@ -37,7 +42,12 @@ impl PinPolicy {
 }
 
 /// When a slot's key needs a touch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum TouchPolicy {
     /// `01`: never (the only one a token without a touch sensor keeps).
     Never,
@@ -69,7 +79,12 @@ impl TouchPolicy {
 }
 
 /// Where a key came from (GET METADATA tag `03`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum KeyOrigin {
     /// `01`: generated on the card.
     Generated,

@@ -24,6 +24,18 @@ pub enum TlvError {
     LengthForm,
 }
 
+impl core::fmt::Display for TlvError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Truncated => "a TLV element is cut short",
+            Self::TagTooLong => "a TLV tag is longer than three bytes",
+            Self::LengthForm => "a TLV length uses an unsupported form",
+        })
+    }
+}
+
+impl core::error::Error for TlvError {}
+
 /// The longest tag, in bytes.
 const MAX_TAG_LEN: usize = 3;
 

@@ -132,7 +132,7 @@ mod tests {
         let (mut script, log) = Script::from_bytes(steps);
         let response = {
             let mut session = script.begin().unwrap();
-            apdu.transmit(session.link.as_mut()).unwrap()
+            apdu.transmit(session.as_mut()).unwrap()
         };
         assert!(
             log.lock().unwrap().steps.is_empty(),
@@ -219,7 +219,7 @@ mod tests {
         let mut session = script.begin().unwrap();
         let err = Apdu::new(Instruction::GetVersion, 0, 0)
             .expect_data()
-            .transmit(session.link.as_mut());
+            .transmit(session.as_mut());
         assert!(matches!(err, Err(Error::BadResponse { .. })));
     }
 }

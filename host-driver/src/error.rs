@@ -1,76 +1,95 @@
-//! The one error type of the crate, in the words a token's user would use.
+//! The one error type of the driver, in the words a token's user would use.
 
-use std::fmt;
-use std::path::PathBuf;
+use ukey_card_edge::tlv::TlvError;
+use ukey_card_edge::{Algorithm, StatusWord};
 
-use ukey_card_edge::StatusWord;
-
-/// What went wrong, said so that the person holding the token can act on it.
-#[derive(Debug)]
+/// What went wrong, said so that the person holding the token can act on it. Failures of
+/// the layers below (PC/SC, the TLV codec, the curve arithmetic) keep their cause as
+/// `source`.
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The PC/SC service (pcscd) does not answer: it is not running or was restarted.
+    #[error("the smart card service (pcscd) is not running or was restarted")]
     PcscdNotRunning,
     /// No smart card reader is connected.
+    #[error("no card reader or token is connected")]
     NoReader,
     /// No reader has the given name.
+    #[error("no reader named \"{reader}\"")]
     ReaderNotFound {
         /// The name asked for.
         reader: String,
     },
     /// The reader is there but no card or token is seen in it.
+    #[error("no card or token is seen in \"{reader}\"")]
     NoCard {
         /// The reader's name.
         reader: String,
     },
     /// No reader holds a ukey (PIV) token.
+    #[error("no ukey token is connected")]
     NoToken,
     /// No connected token has this serial number.
+    #[error("no connected token has serial {serial}")]
     TokenNotFound {
         /// The serial asked for.
         serial: u32,
     },
     /// A card is present but it has no PIV application.
+    #[error("the card in \"{reader}\" is not a ukey token (no PIV application)")]
     NotPiv {
         /// The reader's name.
         reader: String,
     },
     /// The token was removed during the operation.
+    #[error("the token was removed")]
     CardRemoved,
     /// The connection to the token was lost in the middle of the operation (it was reset
     /// or pulled out).
+    #[error("another program reset the token during the operation; run it again")]
     CardReset,
     /// Another program holds the token exclusively.
+    #[error("another program is using the token exclusively")]
     TokenBusy,
     /// The PIN was wrong.
+    #[error("wrong PIN; {} left before the PIN is blocked", tries_text(*.tries))]
     WrongPin {
         /// Tries left before the PIN is blocked.
         tries: u8,
     },
     /// The PUK was wrong.
+    #[error("wrong PUK; {} left before the PUK is blocked", tries_text(*.tries))]
     WrongPuk {
         /// Tries left before the PUK is blocked.
         tries: u8,
     },
     /// The PIN is blocked: unblock it with the PUK.
+    #[error("the PIN is blocked; unblock it with the PUK")]
     PinBlocked,
     /// The PUK is blocked too: only a reset (which erases keys) helps.
+    #[error("the PUK is blocked; only a reset, which erases all keys, makes the token usable")]
     PukBlocked,
     /// The token wants the PIN (or the management key) first.
+    #[error("the token asks for the PIN or the management key first")]
     NotAuthenticated,
     /// The token rejected the management key.
+    #[error("the token rejected the management key")]
     WrongManagementKey,
     /// The token has no such object or key.
+    #[error("not found on the token: {what}")]
     NotFound {
         /// What was looked for, e.g. "key in slot 9c".
         what: String,
     },
     /// The token does not do this.
+    #[error("the token does not support {what}")]
     NotSupported {
         /// What was asked.
         what: String,
     },
     /// The token refused the command for another reason.
+    #[error("the token refused {command} (status {status:04X})")]
     Refused {
         /// The command.
         command: &'static str,
@@ -78,36 +97,56 @@ pub enum Error {
         status: u16,
     },
     /// A value given by the user is not acceptable.
+    #[error("{message}")]
     InvalidInput {
         /// Why.
         message: String,
     },
     /// The token answered something this program cannot read.
+    #[error("the token gave an answer that cannot be read: {message}")]
     BadResponse {
         /// What was wrong with it.
         message: String,
     },
-    /// A certificate, request or signature file cannot be read or is not valid.
-    BadData {
-        /// What was wrong with it.
-        message: String,
+    /// The token's answer is not well-formed BER-TLV.
+    #[error("the token gave an answer that cannot be read: {0}")]
+    MalformedTlv(#[source] TlvError),
+    /// The token gave a public key that is not a point of its algorithm's curve.
+    #[error(
+        "the token gave an answer that cannot be read: its {algorithm} public key is not a \
+         point on the curve"
+    )]
+    BadPublicKey {
+        /// The key's algorithm.
+        algorithm: Algorithm,
+        /// The curve arithmetic's reason.
+        #[source]
+        source: p256::elliptic_curve::Error,
     },
+    /// A public key given from outside (PEM or DER SubjectPublicKeyInfo) is not one of the
+    /// token's algorithms.
+    #[error("not a P-256 or SM2 public key (PEM or DER SubjectPublicKeyInfo)")]
+    UnsupportedPublicKey(#[source] p256::pkcs8::spki::Error),
+    /// A public key could not be written as SubjectPublicKeyInfo.
+    #[error("cannot encode the public key: {0}")]
+    KeyEncoding(#[source] p256::pkcs8::spki::Error),
     /// A signature does not match the data and key.
+    #[error("the signature does not match")]
     SignatureInvalid,
-    /// A certificate was not issued by the CA it was checked against.
-    NotIssuedByCa,
+    /// The system gave no randomness (for a management key challenge).
+    #[error("no randomness from the system: {0}")]
+    Random(#[source] getrandom::Error),
     /// Another PC/SC failure.
-    Pcsc {
-        /// The PC/SC layer's description.
-        message: String,
-    },
-    /// A file could not be read or written.
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The system's reason.
-        source: std::io::Error,
-    },
+    #[error("smart card service error: {0}")]
+    Pcsc(#[source] pcsc::Error),
+}
+
+/// "1 try" or "n tries".
+fn tries_text(tries: u8) -> String {
+    match tries {
+        1 => "1 try".to_owned(),
+        n => format!("{n} tries"),
+    }
 }
 
 /// The crate's result type.
@@ -125,21 +164,6 @@ impl Error {
     pub(crate) fn response(message: impl Into<String>) -> Self {
         Self::BadResponse {
             message: message.into(),
-        }
-    }
-
-    /// Builds [`Error::BadData`].
-    pub(crate) fn data(message: impl Into<String>) -> Self {
-        Self::BadData {
-            message: message.into(),
-        }
-    }
-
-    /// Builds [`Error::Io`].
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io {
-            path: path.into(),
-            source,
         }
     }
 
@@ -175,84 +199,7 @@ impl Error {
             E::RemovedCard | E::NoSmartcard => Self::CardRemoved,
             E::ResetCard | E::NotTransacted => Self::CardReset,
             E::SharingViolation => Self::TokenBusy,
-            other => Self::Pcsc {
-                message: other.to_string(),
-            },
+            other => Self::Pcsc(other),
         }
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::PcscdNotRunning => {
-                f.write_str("the smart card service (pcscd) is not running or was restarted")
-            }
-            Self::NoReader => f.write_str("no card reader or token is connected"),
-            Self::ReaderNotFound { reader } => write!(f, "no reader named \"{reader}\""),
-            Self::NoCard { reader } => write!(f, "no card or token is seen in \"{reader}\""),
-            Self::NoToken => f.write_str("no ukey token is connected"),
-            Self::TokenNotFound { serial } => {
-                write!(f, "no connected token has serial {serial}")
-            }
-            Self::NotPiv { reader } => write!(
-                f,
-                "the card in \"{reader}\" is not a ukey token (no PIV application)"
-            ),
-            Self::CardRemoved => f.write_str("the token was removed"),
-            Self::CardReset => {
-                f.write_str("another program reset the token during the operation; run it again")
-            }
-            Self::TokenBusy => f.write_str("another program is using the token exclusively"),
-            Self::WrongPin { tries: 1 } => {
-                f.write_str("wrong PIN; 1 try left before the PIN is blocked")
-            }
-            Self::WrongPin { tries } => {
-                write!(f, "wrong PIN; {tries} tries left before the PIN is blocked")
-            }
-            Self::WrongPuk { tries: 1 } => {
-                f.write_str("wrong PUK; 1 try left before the PUK is blocked")
-            }
-            Self::WrongPuk { tries } => {
-                write!(f, "wrong PUK; {tries} tries left before the PUK is blocked")
-            }
-            Self::PinBlocked => f.write_str("the PIN is blocked; unblock it with the PUK"),
-            Self::PukBlocked => f.write_str(
-                "the PUK is blocked; only a reset, which erases all keys, makes the token usable",
-            ),
-            Self::NotAuthenticated => {
-                f.write_str("the token asks for the PIN or the management key first")
-            }
-            Self::WrongManagementKey => f.write_str("the token rejected the management key"),
-            Self::NotFound { what } => write!(f, "not found on the token: {what}"),
-            Self::NotSupported { what } => write!(f, "the token does not support {what}"),
-            Self::Refused { command, status } => {
-                write!(f, "the token refused {command} (status {status:04X})")
-            }
-            Self::InvalidInput { message } => f.write_str(message),
-            Self::BadResponse { message } => {
-                write!(f, "the token gave an answer that cannot be read: {message}")
-            }
-            Self::BadData { message } => f.write_str(message),
-            Self::SignatureInvalid => f.write_str("the signature does not match"),
-            Self::NotIssuedByCa => f.write_str("the certificate was not issued by this CA"),
-            Self::Pcsc { message } => write!(f, "smart card service error: {message}"),
-            Self::Io { path, source } => write!(f, "{}: {source}", path.display()),
-        }
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
-
-impl From<der::Error> for Error {
-    fn from(err: der::Error) -> Self {
-        Self::data(format!("bad ASN.1 data: {err}"))
     }
 }

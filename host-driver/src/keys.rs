@@ -8,10 +8,8 @@
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use p256::elliptic_curve::sec1::ToSec1Point;
 use p256::pkcs8::{DecodePublicKey, EncodePublicKey};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sm3::Sm3;
-use spki::SubjectPublicKeyInfoOwned;
 
 use crate::error::{Error, Result};
 use crate::piv::Algorithm;
@@ -47,7 +45,7 @@ impl PublicKey {
 
     /// Reads an uncompressed or compressed SEC1 point of `algorithm`'s curve.
     pub fn from_sec1(algorithm: Algorithm, point: &[u8]) -> Result<Self> {
-        let bad = |_| Error::response("the public key is not a point on the curve");
+        let bad = |source| Error::BadPublicKey { algorithm, source };
         Ok(match algorithm {
             Algorithm::P256 => {
                 PublicKey::P256(p256::PublicKey::from_sec1_bytes(point).map_err(bad)?)
@@ -71,14 +69,7 @@ impl PublicKey {
         }
         sm2::PublicKey::from_public_key_der(der)
             .map(PublicKey::Sm2)
-            .map_err(|_| {
-                Error::data("not a P-256 or SM2 public key (PEM or DER SubjectPublicKeyInfo)")
-            })
-    }
-
-    /// Reads a SubjectPublicKeyInfo.
-    pub fn from_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<Self> {
-        Self::from_spki_der(&der::Encode::to_der(spki)?)
+            .map_err(Error::UnsupportedPublicKey)
     }
 
     /// The DER SubjectPublicKeyInfo.
@@ -87,13 +78,8 @@ impl PublicKey {
             PublicKey::P256(pk) => pk.to_public_key_der(),
             PublicKey::Sm2(pk) => pk.to_public_key_der(),
         }
-        .map_err(|e| Error::data(format!("cannot encode the public key: {e}")))?;
+        .map_err(Error::KeyEncoding)?;
         Ok(doc.into_vec())
-    }
-
-    /// The SubjectPublicKeyInfo.
-    pub fn to_spki(&self) -> Result<SubjectPublicKeyInfoOwned> {
-        Ok(der::Decode::from_der(&self.to_spki_der()?)?)
     }
 
     /// The PEM SubjectPublicKeyInfo (`-----BEGIN PUBLIC KEY-----`).
@@ -102,7 +88,7 @@ impl PublicKey {
             PublicKey::P256(pk) => pk.to_public_key_pem(Default::default()),
             PublicKey::Sm2(pk) => pk.to_public_key_pem(Default::default()),
         };
-        doc.map_err(|e| Error::data(format!("cannot encode the public key: {e}")))
+        doc.map_err(Error::KeyEncoding)
     }
 
     /// The 32 bytes the token signs for `message`: `SHA-256(M)` for P-256,
@@ -166,7 +152,8 @@ pub fn sm2_z(public_key: &sm2::PublicKey, signer_id: &str) -> Result<[u8; 32]> {
 }
 
 /// Serialises a public key as its PEM text.
-impl Serialize for PublicKey {
+#[cfg(feature = "serde")]
+impl serde::Serialize for PublicKey {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         s.serialize_str(&self.to_pem().unwrap_or_default())
     }

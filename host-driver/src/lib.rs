@@ -1,10 +1,12 @@
-//! ukey-host: the host side of ukey tokens over PC/SC.
+//! ukey-host: the driver of ukey tokens over PC/SC.
 //!
 //! [`Token`] speaks the ukey card edge (the PIV card edge of NIST SP 800-73-4 with SM2 as
-//! algorithm 54): PINs, keys, signatures, certificates and the vendor objects. [`readers`]
-//! and [`Token::open`] find tokens. The [`x509`] module reads certificates, builds
-//! certificate requests signed on the token, runs a small local test CA, and makes detached
-//! CMS signatures; [`uscc`] checks Chinese unified social credit codes.
+//! algorithm 54) as operations: the PIN and PUK, administration with the management key,
+//! data objects and certificates, key generation, a [`Signer`] per slot, and one
+//! [`status`](Token::status) of the whole token. [`readers`] and [`Token::open`] find
+//! tokens; [`transport`] is how APDUs reach them, and [`Recording`](transport::Recording)
+//! shows what each call costs. Certificates, requests and CMS are `ukey-cert`'s; the
+//! command line is `ukey-cli`'s. With the `serde` feature, the reports serialise.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -16,18 +18,16 @@ mod piv;
 mod readers;
 mod tlv;
 mod token;
-mod transport;
-pub mod uscc;
-pub mod x509;
+pub mod transport;
 
 pub use error::{Error, Result};
 pub use keys::{DEFAULT_SIGNER_ID, PublicKey, sm2_z};
 pub use piv::{
-    Algorithm, KeyOrigin, KeyPolicy, ManagementAlgorithm, ManagementKey, ObjectId, Pin, PinPolicy,
-    Slot, TouchPolicy, Version,
+    Algorithm, KeyOrigin, KeyPolicy, ManagementKey, ManagementKeyAlgorithm, ObjectId, Pin,
+    PinPolicy, Slot, TouchPolicy, Version,
 };
 pub use readers::{ReaderInfo, Selector, TokenSummary, readers};
 pub use token::{
     ApplicationInfo, DeviceInfo, KeyMetadata, ManagementKeyMetadata, PinStatus, RetryMetadata,
-    Signed, Token,
+    SecretState, Signer, SlotStatus, Status, Token,
 };

@@ -1,8 +1,6 @@
 //! Finding tokens: which readers pcscd knows, which of them hold a ukey (PIV) token, and
 //! opening one by reader name or serial.
 
-use serde::Serialize;
-
 use crate::error::{Error, Result};
 use crate::piv::Version;
 use crate::token::Token;
@@ -21,7 +19,8 @@ pub enum Selector {
 }
 
 /// One reader and what it holds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ReaderInfo {
     /// The reader's name as pcscd gives it.
     pub name: String,
@@ -32,7 +31,8 @@ pub struct ReaderInfo {
 }
 
 /// The identity of a token found in a reader.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct TokenSummary {
     /// Serial number, when the token tells it.
     pub serial: Option<u32>,

@@ -1,7 +1,7 @@
 //! BER-TLV as PIV uses it, over `ukey-card-edge`'s codec: whole buffers parsed into a
 //! list, missing tags as errors, and values written into growing buffers.
 
-use ukey_card_edge::tlv::{self as codec, TlvError};
+use ukey_card_edge::tlv as codec;
 pub(crate) use ukey_card_edge::tlv::{Tlv, tag_bytes};
 
 use crate::error::{Error, Result};
@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 /// Reads every element at the top level of `input`.
 pub(crate) fn parse(input: &[u8]) -> Result<Vec<Tlv<'_>>> {
     codec::iter(input)
-        .map(|tlv| tlv.map_err(malformed))
+        .map(|tlv| tlv.map_err(Error::MalformedTlv))
         .collect()
 }
 
@@ -24,14 +24,6 @@ pub(crate) fn find(input: &[u8], tag: u32) -> Result<Option<&[u8]>> {
 /// The value of the first top-level element with `tag`, or an error naming it.
 pub(crate) fn require(input: &[u8], tag: u32) -> Result<&[u8]> {
     find(input, tag)?.ok_or_else(|| Error::response(format!("tag {tag:02X} is missing")))
-}
-
-fn malformed(error: TlvError) -> Error {
-    Error::response(match error {
-        TlvError::Truncated => "a TLV element is cut short",
-        TlvError::TagTooLong => "a TLV tag is longer than three bytes",
-        TlvError::LengthForm => "a TLV length uses an unsupported form",
-    })
 }
 
 /// The longest value a length of the card edge's BER-TLV can state (`82 FF FF`).

@@ -10,7 +10,7 @@
 )]
 
 use ukey_host::{
-    Algorithm, Error, KeyPolicy, ManagementAlgorithm, ManagementKey, Pin, Selector, Slot, Token,
+    Algorithm, Error, KeyPolicy, ManagementKey, ManagementKeyAlgorithm, Pin, Selector, Slot, Token,
 };
 use ukey_sim::{Testbed, TokenOptions};
 
@@ -36,7 +36,7 @@ fn label_management_key_retries_and_reset() {
     );
 
     let aes = ManagementKey::from_hex("00112233445566778899AABBCCDDEEFF", None).unwrap();
-    assert_eq!(aes.algorithm(), ManagementAlgorithm::Aes128);
+    assert_eq!(aes.algorithm(), ManagementKeyAlgorithm::Aes128);
     token.set_management_key(&default_key, &aes).unwrap();
     assert!(matches!(
         token.authenticate(&default_key),
@@ -44,7 +44,7 @@ fn label_management_key_retries_and_reset() {
     ));
     token.authenticate(&aes).unwrap();
     let meta = token.management_key_metadata().unwrap();
-    assert_eq!(meta.algorithm, ManagementAlgorithm::Aes128);
+    assert_eq!(meta.algorithm, ManagementKeyAlgorithm::Aes128);
     assert!(!meta.is_default);
     token.set_management_key(&aes, &default_key).unwrap();
 

@@ -166,7 +166,7 @@ impl Session {
     pub fn ukey(&self) -> Result<Command, Failure> {
         static UKEY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
         let binary = UKEY
-            .get_or_init(|| crate::workspace_binary("ukey-host", "ukey"))
+            .get_or_init(|| crate::workspace_binary("ukey-cli", "ukey"))
             .clone()
             .map_err(|why| self.fail("finding the ukey binary", why))?;
         let mut command = self.command(binary);

@@ -1,0 +1,135 @@
+//! `ukey cert import|export`: certificates in the token's slots.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use ukey_cert::{CertificateInfo, certificate_public_key, read_der_or_pem, to_pem};
+use ukey_host::{Error as TokenError, Slot};
+
+use super::info::certificate_text;
+use crate::error::Error;
+use crate::{CmdResult, Ctx, write_out};
+
+/// Put a certificate on the token or take a copy of one.
+#[derive(Subcommand, Debug)]
+pub(crate) enum CertCmd {
+    /// Store a certificate (PEM or DER) in a slot.
+    Import(ImportArgs),
+    /// Write the certificate of a slot (PEM, or DER with --der).
+    Export(ExportArgs),
+}
+
+/// Arguments of `cert import`.
+#[derive(Args, Debug)]
+pub(crate) struct ImportArgs {
+    /// The slot.
+    #[arg(long)]
+    slot: Slot,
+    /// The certificate file.
+    file: PathBuf,
+    /// Store it even if it is not for the key in the slot.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Arguments of `cert export`.
+#[derive(Args, Debug)]
+pub(crate) struct ExportArgs {
+    /// The slot.
+    #[arg(long)]
+    slot: Slot,
+    /// Write DER instead of PEM.
+    #[arg(long)]
+    der: bool,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct Imported {
+    slot: Slot,
+    certificate: CertificateInfo,
+}
+
+#[derive(Serialize)]
+struct Exported {
+    slot: Slot,
+    certificate: CertificateInfo,
+    pem: String,
+}
+
+impl CertCmd {
+    pub(crate) fn run(&self, ctx: &Ctx) -> CmdResult {
+        match self {
+            CertCmd::Import(args) => {
+                let der = read_der_or_pem(&args.file)?;
+                let info = CertificateInfo::from_der(&der)?;
+                let cert_key = certificate_public_key(&der)?;
+                let key = ctx.management_key()?;
+                let mut token = ctx.open()?;
+                if !args.force {
+                    match token.key_metadata(args.slot)? {
+                        Some(meta) if meta.public_key == cert_key => {}
+                        Some(_) => {
+                            return Err(Error::Usage(format!(
+                                    "this certificate is not for the key in slot {}; applications could not use it (--force stores it anyway)",
+                                    args.slot
+                                ))
+                            .into());
+                        }
+                        None => {
+                            return Err(Error::Usage(format!(
+                                    "slot {} has no key for this certificate (--force stores it anyway)",
+                                    args.slot
+                                ))
+                            .into());
+                        }
+                    }
+                }
+                ctx.progress("Writing the certificate to the token…");
+                token.import_certificate(&key, args.slot, &der)?;
+                let out = Imported {
+                    slot: args.slot,
+                    certificate: info,
+                };
+                ctx.print(&out, |o| {
+                    format!(
+                        "Certificate stored in slot {}:\n{}",
+                        o.slot,
+                        certificate_text(&o.certificate, "  ")
+                    )
+                });
+                Ok(())
+            }
+            CertCmd::Export(args) => {
+                let mut token = ctx.open()?;
+                let der = token
+                    .certificate(args.slot)?
+                    .ok_or_else(|| TokenError::NotFound {
+                        what: format!("a certificate in slot {}", args.slot),
+                    })?;
+                let bytes = if args.der {
+                    der.clone()
+                } else {
+                    to_pem("CERTIFICATE", &der)?.into_bytes()
+                };
+                if ctx.json {
+                    if let Some(path) = &args.out {
+                        write_out(Some(path), &bytes)?;
+                    }
+                    let out = Exported {
+                        slot: args.slot,
+                        certificate: CertificateInfo::from_der(&der)?,
+                        pem: to_pem("CERTIFICATE", &der)?,
+                    };
+                    ctx.print(&out, |_| String::new());
+                } else {
+                    write_out(args.out.as_deref(), &bytes)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}

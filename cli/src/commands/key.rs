@@ -1,0 +1,96 @@
+//! `ukey key generate`: a new key pair made on the token.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use ukey_host::{Algorithm, KeyPolicy, PinPolicy, Slot, TouchPolicy};
+
+use crate::{CmdResult, Ctx, write_out};
+
+/// Manage keys on the token.
+#[derive(Subcommand, Debug)]
+pub(crate) enum KeyCmd {
+    /// Generate a key pair in a slot; the private key never leaves the token.
+    Generate(GenerateArgs),
+}
+
+/// A policy option: a policy's name, or `default` to leave the choice to the token.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Choice<T>(Option<T>);
+
+impl<T: FromStr> FromStr for Choice<T> {
+    type Err = T::Err;
+
+    fn from_str(text: &str) -> Result<Self, T::Err> {
+        if text.trim().eq_ignore_ascii_case("default") {
+            Ok(Self(None))
+        } else {
+            text.parse().map(|policy| Self(Some(policy)))
+        }
+    }
+}
+
+/// Arguments of `key generate`.
+#[derive(Args, Debug)]
+pub(crate) struct GenerateArgs {
+    /// The slot: 9a, 9c, 9d or 9e.
+    #[arg(long)]
+    slot: Slot,
+    /// The algorithm: sm2 or p256.
+    #[arg(long)]
+    alg: Algorithm,
+    /// When the key asks for the PIN: never, once, always, or default (the slot's).
+    #[arg(long, default_value = "default")]
+    pin_policy: Choice<PinPolicy>,
+    /// When the key asks for a touch: never, always, cached, or default (the token's).
+    #[arg(long, default_value = "default")]
+    touch_policy: Choice<TouchPolicy>,
+    /// Write the public key (PEM) to this file instead of standard output.
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct Generated {
+    slot: Slot,
+    algorithm: Algorithm,
+    public_key: String,
+}
+
+impl KeyCmd {
+    pub(crate) fn run(&self, ctx: &Ctx) -> CmdResult {
+        let KeyCmd::Generate(args) = self;
+        let key = ctx.management_key()?;
+        let mut token = ctx.open()?;
+        let policy = KeyPolicy {
+            pin: args.pin_policy.0,
+            touch: args.touch_policy.0,
+        };
+        ctx.progress(&format!(
+            "Generating a {} key in slot {} on the token…",
+            args.alg, args.slot
+        ));
+        let public = token.generate(&key, args.slot, args.alg, policy)?;
+        let pem = public.to_pem()?;
+        if let Some(path) = &args.out {
+            write_out(Some(path), pem.as_bytes())?;
+        }
+        let generated = Generated {
+            slot: args.slot,
+            algorithm: args.alg,
+            public_key: pem,
+        };
+        ctx.print(&generated, |g| match &args.out {
+            Some(path) => format!(
+                "New {} key in slot {}; public key written to {}.",
+                g.algorithm,
+                g.slot,
+                path.display()
+            ),
+            None => g.public_key.clone(),
+        });
+        Ok(())
+    }
+}

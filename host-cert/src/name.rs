@@ -1,0 +1,85 @@
+//! Distinguished names: read as people write them, shown as people read them.
+
+use std::str::FromStr;
+
+use der::asn1::{BmpString, Ia5StringRef, PrintableStringRef, TeletexStringRef, Utf8StringRef};
+use der::{Decode, Tag, Tagged};
+use spki::ObjectIdentifier;
+use x509_cert::attr::AttributeTypeAndValue;
+use x509_cert::name::Name;
+
+use crate::error::{Error, Result};
+
+/// Reads a subject written as RFC 4514 (`CN=Zhang San,O=Example,C=CN`) or in OpenSSL's
+/// form (`/C=CN/O=Example/CN=Zhang San`).
+pub fn parse_name(text: &str) -> Result<Name> {
+    let text = text.trim();
+    let rfc4514 = match text.strip_prefix('/') {
+        Some(rest) => rest.split('/').rev().collect::<Vec<_>>().join(","),
+        None => text.to_owned(),
+    };
+    Name::from_str(&rfc4514)
+        .map_err(|e| Error::input(format!("cannot read the subject \"{text}\": {e}")))
+}
+
+/// The text of an attribute value in any of the string types certificates use.
+pub(crate) fn attribute_text(atv: &AttributeTypeAndValue) -> Option<String> {
+    let value = &atv.value;
+    match value.tag() {
+        Tag::Utf8String => Utf8StringRef::try_from(value)
+            .ok()
+            .map(|s| s.as_str().to_owned()),
+        Tag::PrintableString => PrintableStringRef::try_from(value)
+            .ok()
+            .map(|s| s.as_str().to_owned()),
+        Tag::Ia5String => Ia5StringRef::try_from(value)
+            .ok()
+            .map(|s| s.as_str().to_owned()),
+        Tag::TeletexString => TeletexStringRef::try_from(value)
+            .ok()
+            .map(|s| s.as_str().to_owned()),
+        Tag::BmpString => BmpString::from_der(&der::Encode::to_der(value).ok()?)
+            .ok()
+            .map(|s| s.to_string()),
+        _ => None,
+    }
+}
+
+/// A name as people read it: most specific part first, `CN=…, O=…, C=…`.
+pub(crate) fn name_text(name: &Name) -> String {
+    let mut parts = Vec::new();
+    let rdns: Vec<_> = name.iter_rdn().collect();
+    for rdn in rdns.into_iter().rev() {
+        for atv in rdn.iter() {
+            let key = const_oid::db::DB
+                .by_oid(&atv.oid)
+                .map(short_attribute_name)
+                .unwrap_or_else(|| atv.oid.to_string());
+            let value = attribute_text(atv).unwrap_or_else(|| "(binary)".to_owned());
+            parts.push(format!("{key}={value}"));
+        }
+    }
+    parts.join(", ")
+}
+
+/// The usual short names of the attributes seen in subjects.
+fn short_attribute_name(name: &str) -> String {
+    match name {
+        "commonName" | "cn" => "CN".into(),
+        "organizationName" | "o" => "O".into(),
+        "organizationalUnitName" | "ou" => "OU".into(),
+        "countryName" | "c" => "C".into(),
+        "localityName" | "l" => "L".into(),
+        "stateOrProvinceName" | "st" => "ST".into(),
+        "serialNumber" => "serialNumber".into(),
+        other => other.into(),
+    }
+}
+
+/// The values of every attribute of `oid` in a name.
+pub(crate) fn name_values(name: &Name, oid: ObjectIdentifier) -> Vec<String> {
+    name.iter()
+        .filter(|atv| atv.oid == oid)
+        .filter_map(attribute_text)
+        .collect()
+}
