@@ -104,18 +104,18 @@ fn every_power_event_forgets_the_verified_pin() {
     bed.power_up(0);
     card.ok(apdu::SELECT);
     card.ok(&apdu::verify(apdu::DEFAULT_PIN));
-    assert_eq!(card.status(apdu::PIN_STATUS), [0x90, 0x00]);
+    assert_eq!(card.sw(apdu::PIN_STATUS), [0x90, 0x00]);
 
     assert_eq!(bed.reset(0), ATR);
     card.ok(apdu::SELECT);
-    assert_eq!(card.status(apdu::PIN_STATUS)[0], 0x63, "after a warm reset");
+    assert_eq!(card.sw(apdu::PIN_STATUS)[0], 0x63, "after a warm reset");
 
     card.ok(&apdu::verify(apdu::DEFAULT_PIN));
     assert_eq!(bed.power_down(0), IFD_SUCCESS);
     bed.power_up(0);
     card.ok(apdu::SELECT);
     assert_eq!(
-        card.status(apdu::PIN_STATUS)[0],
+        card.sw(apdu::PIN_STATUS)[0],
         0x63,
         "after power down and up"
     );
@@ -288,7 +288,7 @@ fn tokens_come_and_go_through_the_control_socket_and_keep_their_state() {
     bed.power_up(1);
     let mut moved = SlotOf(&bed, 1);
     moved.ok(apdu::SELECT);
-    assert_eq!(moved.status(&apdu::verify(apdu::DEFAULT_PIN))[0], 0x63);
+    assert_eq!(moved.sw(&apdu::verify(apdu::DEFAULT_PIN))[0], 0x63);
     moved.ok(&apdu::verify(b"24681357"));
 
     // Slot 0's configured image is locked by slot 1 now.

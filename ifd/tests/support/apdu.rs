@@ -43,7 +43,7 @@ pub trait Exchange {
     }
 
     /// The status word of the answer to `apdu`.
-    fn status(&mut self, apdu: &[u8]) -> [u8; 2] {
+    fn sw(&mut self, apdu: &[u8]) -> [u8; 2] {
         let response = self.send(apdu);
         let [.., sw1, sw2] = response.as_slice() else {
             panic!("{apdu:02X?} answered {response:02X?}");
