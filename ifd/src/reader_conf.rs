@@ -9,7 +9,7 @@
 //! them (`FRIENDLYNAME 00 00`, `FRIENDLYNAME 01 00`, …; the second number is the slot), so
 //! keep them in one reader.conf file, whose entries it reads in order.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::config::MAX_SLOTS;
 
@@ -38,6 +38,30 @@ pub fn entry(friendly_name: &str, config: &Path, library: &Path) -> Result<Strin
 pub fn reader_name(friendly_name: &str, reader: usize, slot: usize) -> String {
     debug_assert!(reader < MAX_SLOTS && slot < MAX_SLOTS);
     format!("{friendly_name} {reader:02X} {slot:02X}")
+}
+
+/// The driver's file name, as cargo builds it.
+pub const DRIVER_FILE: &str = "libukey_ifd.so";
+/// Where a driver installed for the system's pcscd is (Debian's serial driver folder).
+pub const INSTALLED_DRIVER: &str = "/usr/lib/pcsc/drivers/serial/libukey_ifd.so";
+
+/// The driver's shared object, for `LIBPATH`: `$UKEY_IFD_DRIVER` if set; else
+/// [`DRIVER_FILE`] beside the running executable or in its `deps/` folder (cargo's target
+/// folder: `target/release/ukey-sim`, this crate's tests and benches); else
+/// [`INSTALLED_DRIVER`] if it exists.
+pub fn find_driver() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("UKEY_IFD_DRIVER") {
+        return Some(PathBuf::from(path));
+    }
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        .map(|dir| [dir.join(DRIVER_FILE), dir.join("deps").join(DRIVER_FILE)])
+        .into_iter()
+        .flatten();
+    beside
+        .chain([PathBuf::from(INSTALLED_DRIVER)])
+        .find(|path| path.is_file())
 }
 
 /// `path` as one reader.conf word.

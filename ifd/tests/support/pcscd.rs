@@ -40,13 +40,8 @@ wait "$pcscd"
 /// The driver this crate builds, as pcscd loads it: `libukey_ifd.so` beside the test or
 /// bench executable (`target/<profile>/deps/`), where cargo puts the library's cdylib.
 pub fn library() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    [deps.to_path_buf(), deps.join("..")]
-        .into_iter()
-        .map(|dir| dir.join("libukey_ifd.so"))
-        .find(|path| path.exists())
-        .unwrap_or_else(|| panic!("no libukey_ifd.so near {}", exe.display()))
+    reader_conf::find_driver()
+        .unwrap_or_else(|| panic!("no libukey_ifd.so beside the test executable"))
 }
 
 /// reader.conf entries loading this driver for each `(name, configuration)`, in order.
@@ -149,6 +144,23 @@ impl DriverPcscd {
             self.log()
         );
         stdout
+    }
+
+    /// The pid of this pcscd: the process whose command line names its configuration.
+    pub fn pid(&self) -> u32 {
+        let config = self.dir.join("reader.conf.d");
+        let config = config.to_string_lossy();
+        fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+            .find(|pid| {
+                let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                let words: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+                words.first().is_some_and(|w| w.ends_with(b"pcscd"))
+                    && words.contains(&config.as_bytes())
+            })
+            .unwrap_or_else(|| panic!("no pcscd reads {config}"))
     }
 
     /// pcscd's output so far, and the launcher's errors.
