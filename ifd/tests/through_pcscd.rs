@@ -1,7 +1,8 @@
 //! The driver loaded by a real (private) pcscd, used through the PC/SC client library as
 //! any host program uses a token: the readers and slots pcscd lists, PIV with a P-256 key
-//! made and used on the token, and the token pulled out and plugged back in through the
-//! control socket. Needs root (pcscd runs in a mount namespace of its own).
+//! made and used on the token, the token pulled out and plugged back in through the control
+//! socket, and the host library `ukey` is built on. Needs root (pcscd runs in a mount
+//! namespace of its own).
 #![allow(
     clippy::unwrap_used,
     reason = "test helpers: a failure stops the test where it happens"
@@ -20,6 +21,7 @@ use apdu::Exchange;
 use pcsc::{Attribute, Context, Protocols, ReaderState, Scope, ShareMode, State};
 use pcscd::DriverPcscd;
 use ukey_firmware::ATR;
+use ukey_host::{Algorithm, DEFAULT_SIGNER_ID, KeyPolicy, ManagementKey, Pin, Selector, Slot};
 use ukey_ifd::{ControlClient, ReaderConfig, SlotConfig};
 
 const NAME: &str = "ukey IFD";
@@ -144,4 +146,31 @@ fn a_token_in_the_driver_signs_through_pcscd_and_keeps_its_key_when_replugged() 
     other.ok(apdu::SELECT);
     assert_eq!(other.sw(apdu::PIN_STATUS)[0], 0x63, "its own PIN state");
     assert_eq!(card.sw(apdu::PIN_STATUS), [0x90, 0x00]);
+
+    // The host library `ukey` is built on, over the driver link: both tokens found, and an
+    // SM2 key made on the second and signing, the signature checked by the library.
+    let listed = ukey_host::readers().unwrap();
+    let serials = listed
+        .iter()
+        .filter_map(|reader| reader.token.as_ref()?.serial)
+        .count();
+    assert_eq!(serials, 2, "{listed:?}");
+    let mut token = ukey_host::Token::open(&Selector::Reader(second.clone())).unwrap();
+    token
+        .generate(
+            &ManagementKey::default(),
+            Slot::Signature,
+            Algorithm::Sm2,
+            KeyPolicy::default(),
+        )
+        .unwrap();
+    let pin = Pin::new("123456").unwrap();
+    token
+        .sign(
+            Slot::Signature,
+            b"through the driver",
+            Some(&pin),
+            DEFAULT_SIGNER_ID,
+        )
+        .unwrap();
 }
