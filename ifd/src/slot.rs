@@ -43,6 +43,10 @@ struct State {
     inserted: Option<Inserted>,
     /// What `IFDHICCPresence` last told pcscd.
     reported_present: bool,
+    /// A token was pulled out while pcscd believed the slot full, and pcscd has not been
+    /// told yet: it must see the slot empty once, even if another token is in it by now,
+    /// or it would take the new token for the old one.
+    removal_unseen: bool,
     /// pcscd asked its polling function to return.
     polling_stopped: bool,
     /// pcscd closed the channel: nothing may be inserted any more.
@@ -104,6 +108,7 @@ impl Slot {
         let inserted = {
             let mut state = self.lock();
             let inserted = state.inserted.take().ok_or("the slot is empty")?;
+            state.removal_unseen |= state.reported_present;
             self.changed.notify_all();
             inserted
         };
@@ -118,21 +123,27 @@ impl Slot {
             .map(|inserted| inserted.image.clone())
     }
 
-    /// Whether a token is in the slot, as `IFDHICCPresence` reports it to pcscd.
+    /// Whether a token is in the slot, as `IFDHICCPresence` reports it to pcscd: absent
+    /// once after a removal pcscd has not seen, whatever the slot holds now.
     pub fn presence(&self) -> bool {
         let mut state = self.lock();
-        state.reported_present = state.inserted.is_some();
-        state.reported_present
+        let present = state.inserted.is_some() && !state.removal_unseen;
+        state.removal_unseen = false;
+        state.reported_present = present;
+        present
     }
 
     /// Waits up to `timeout` until the slot's content differs from what pcscd was last
-    /// told, or pcscd stops polling: the body of pcscd's polling thread.
+    /// told (or a removal is unseen), or pcscd stops polling: the body of pcscd's polling
+    /// thread.
     pub fn wait_for_event(&self, timeout: Duration) {
         let state = self.lock();
         let _ = self
             .changed
             .wait_timeout_while(state, timeout, |state| {
-                state.inserted.is_some() == state.reported_present && !state.polling_stopped
+                state.inserted.is_some() == state.reported_present
+                    && !state.removal_unseen
+                    && !state.polling_stopped
             })
             .unwrap_or_else(PoisonError::into_inner);
     }

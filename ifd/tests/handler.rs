@@ -410,3 +410,30 @@ fn closing_every_slot_flushes_the_images_and_removes_the_socket() {
     assert!(again.present(0));
     assert_eq!(again.close(0), IFD_SUCCESS);
 }
+
+#[test]
+fn a_token_swapped_between_two_polls_is_reported_removed_once() {
+    let bed = two_slots(13);
+    let control = ControlClient::new(&bed.path("control.sock"));
+    assert!(bed.present(0));
+    control.remove(0).unwrap();
+    control.insert(0, Some(&bed.path("other.img"))).unwrap();
+    // pcscd had not looked in between: it must still see a removal, then the new card.
+    assert!(!bed.present(0), "the removal is reported");
+    assert!(bed.present(0), "then the new token");
+
+    // The polling function wakes for a swap it was not told of.
+    control.remove(0).unwrap();
+    control.insert(0, None).unwrap();
+    let lun = bed.lun(0);
+    let poller = thread::spawn(move || IFDHPolling(lun, 600_000));
+    let (done, finished) = mpsc::channel();
+    thread::spawn(move || done.send(poller.join().unwrap()));
+    assert_eq!(
+        finished.recv_timeout(Duration::from_secs(30)),
+        Ok(IFD_SUCCESS)
+    );
+    assert!(!bed.present(0));
+    assert!(bed.present(0));
+    close_all(&bed);
+}
