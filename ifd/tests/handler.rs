@@ -437,3 +437,35 @@ fn a_token_swapped_between_two_polls_is_reported_removed_once() {
     assert!(bed.present(0));
     close_all(&bed);
 }
+
+#[test]
+fn a_stale_control_socket_is_replaced_and_a_file_in_its_place_is_not() {
+    let config = ReaderConfig {
+        control: Some(PathBuf::from("control.sock")),
+        ..ReaderConfig::with_images(&[PathBuf::from("a.img")], None)
+    };
+    let bed = Bed::new(14, &config);
+    // Left by a pcscd that died: a socket file nobody listens on.
+    drop(std::os::unix::net::UnixListener::bind(bed.path("control.sock")).unwrap());
+    assert_eq!(bed.open(0), IFD_SUCCESS);
+    assert_eq!(
+        ControlClient::new(&bed.path("control.sock"))
+            .status()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(bed.close(0), IFD_SUCCESS);
+
+    std::fs::write(bed.path("control.sock"), "not a socket").unwrap();
+    assert_eq!(bed.open(0), IFD_COMMUNICATION_ERROR);
+    assert_eq!(
+        std::fs::read_to_string(bed.path("control.sock")).unwrap(),
+        "not a socket",
+        "left as it was"
+    );
+    assert_eq!(
+        ukey_ifd::ffi::IFDHICCPresence(bed.lun(0)),
+        IFD_COMMUNICATION_ERROR
+    );
+}
