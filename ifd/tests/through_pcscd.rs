@@ -21,7 +21,7 @@ use apdu::Exchange;
 use pcsc::{Attribute, Context, Protocols, ReaderState, Scope, ShareMode, State};
 use pcscd::DriverPcscd;
 use ukey_firmware::ATR;
-use ukey_host::{Algorithm, DEFAULT_SIGNER_ID, KeyPolicy, ManagementKey, Pin, Selector, Slot};
+use ukey_host::{Algorithm, KeyPolicy, ManagementKey, Pin, Selector, Slot};
 use ukey_ifd::{ControlClient, ReaderConfig, SlotConfig};
 
 const NAME: &str = "ukey IFD";
@@ -166,11 +166,9 @@ fn a_token_in_the_driver_signs_through_pcscd_and_keeps_its_key_when_replugged() 
         .unwrap();
     let pin = Pin::new("123456").unwrap();
     token
-        .sign(
-            Slot::Signature,
-            b"through the driver",
-            Some(&pin),
-            DEFAULT_SIGNER_ID,
-        )
+        .signer(Slot::Signature)
+        .unwrap()
+        .with_pin(pin)
+        .sign(b"through the driver")
         .unwrap();
 }
