@@ -266,12 +266,30 @@ impl FileFlash {
 }
 
 /// Takes the exclusive advisory lock that keeps a second process off the image.
+///
+/// A lock just let go may still be held for a moment by a process this one is starting: a
+/// child holds copies of the parent's descriptors between its fork and its exec. So a held
+/// lock is tried again for up to [`LOCK_PATIENCE`] before the image is reported locked.
 fn lock(file: &File, path: &Path) -> Result<(), ImageError> {
-    file.try_lock().map_err(|error| match error {
-        TryLockError::WouldBlock => ImageError::new(path, ImageErrorKind::Locked),
-        TryLockError::Error(error) => ImageError::new(path, ImageErrorKind::Io(error)),
-    })
+    let deadline = std::time::Instant::now() + LOCK_PATIENCE;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(ImageError::new(path, ImageErrorKind::Locked));
+            }
+            Err(TryLockError::Error(error)) => {
+                return Err(ImageError::new(path, ImageErrorKind::Io(error)));
+            }
+        }
+    }
 }
+
+/// How long a held image lock is waited for before the image is reported locked.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The header of an image of `pages` pages.
 fn header(pages: u32) -> [u8; HEADER_LEN] {
