@@ -216,12 +216,54 @@ fn a_wrong_management_answer_authenticates_nothing() {
     expect(&mut c, &apdu(0, 0x87, 0x08, 0x9B, &h("7C028000")), 0x6A86);
 }
 
-/// Card-edge v2 on issue 17 (3): a host challenge is encrypted only after the witness is
-/// proven, so no one without the key gets `E(K, C)`, and two cards sharing a key cannot be
-/// made to vouch for each other.
+/// Issue 17 (3): a host challenge is encrypted only after the witness is proven, so no one
+/// without the management key gets `E(K, C)` from the card.
 #[test]
-fn the_management_key_is_no_encryption_oracle_and_cannot_be_relayed() {
-    let alg = ManagementKeyAlgorithm::Aes128;
+fn the_management_key_is_no_encryption_oracle() {
+    let mut c = token();
+    // A host challenge on its own ("internal" form).
+    let internal = h("7C0C 8108 0102030405060708 8200");
+    assert_eq!(
+        send(&mut c, &apdu(0, 0x87, 3, 0x9B, &internal)),
+        (vec![], 0x6A80)
+    );
+    // Inside a mutual exchange whose witness is not proven.
+    expect(&mut c, &apdu(0, 0x87, 3, 0x9B, &h("7C028000")), 0x9000);
+    let mutual = h("7C14 8008 0000000000000000 8108 0102030405060708");
+    assert_eq!(
+        send(&mut c, &apdu(0, 0x87, 3, 0x9B, &mutual)),
+        (vec![], 0x6982)
+    );
+    // The key's holder still authenticates, with or without SP 800-73-4's `82 00`.
+    authenticate_default(&mut c);
+    let alg = ManagementKeyAlgorithm::TripleDes;
+    let witness = expect(&mut c, &apdu(0, 0x87, 3, 0x9B, &h("7C028000")), 0x9000);
+    let mut plain = witness[4..].to_vec();
+    block_cipher(alg, &DEFAULT_MGMT, &mut plain, false);
+    let mut proof = h("7C16 8008");
+    proof.extend_from_slice(&plain);
+    proof.extend_from_slice(&h("8108 0707070707070707 8200"));
+    let answer = expect(&mut c, &apdu(0, 0x87, 3, 0x9B, &proof), 0x9000);
+    let mut expected = vec![7; 8];
+    block_cipher(alg, &DEFAULT_MGMT, &mut expected, true);
+    assert_eq!(answer[4..], expected[..]);
+    expect(
+        &mut c,
+        &apdu(0, 0xDB, 0x3F, 0xFF, &h("5C035FFF02 5303 414243")),
+        0x9000,
+    );
+}
+
+/// Issue 17 (3): two tokens sharing a key cannot be made to vouch for each other: B will
+/// not encrypt A's external-authentication challenge for someone without the key.
+#[test]
+fn two_tokens_sharing_a_management_key_cannot_be_relayed() {
+    if skipped_on_reader(
+        "two_tokens_sharing_a_management_key_cannot_be_relayed",
+        "needs two tokens at once",
+    ) {
+        return;
+    }
     let key = [0x5Au8; 16];
     let mut set_key = h("08 9B 10");
     set_key.extend_from_slice(&key);
@@ -232,10 +274,8 @@ fn the_management_key_is_no_encryption_oracle_and_cannot_be_relayed() {
         expect(card.as_mut(), &apdu(0, 0xFF, 0xFF, 0xFF, &set_key), 0x9000);
         card.reset();
     }
-    // A hands out its challenge for external authentication.
     let challenge = expect(a.as_mut(), &apdu(0, 0x87, 8, 0x9B, &h("7C028100")), 0x9000);
     let c = &challenge[4..];
-    // B will not encrypt it on its own ("internal" form).
     let mut internal = h("7C14 8110");
     internal.extend_from_slice(c);
     internal.extend_from_slice(&h("8200"));
@@ -243,7 +283,6 @@ fn the_management_key_is_no_encryption_oracle_and_cannot_be_relayed() {
         send(b.as_mut(), &apdu(0, 0x87, 8, 0x9B, &internal)),
         (vec![], 0x6A80)
     );
-    // Nor inside a mutual exchange whose witness is not proven.
     expect(b.as_mut(), &apdu(0, 0x87, 8, 0x9B, &h("7C028000")), 0x9000);
     let mut mutual = h("7C24 8010");
     mutual.extend_from_slice(&[0; 16]);
@@ -253,30 +292,14 @@ fn the_management_key_is_no_encryption_oracle_and_cannot_be_relayed() {
         send(b.as_mut(), &apdu(0, 0x87, 8, 0x9B, &mutual)),
         (vec![], 0x6982)
     );
-    // A is still unauthenticated: its management-key commands are refused.
     expect(
         a.as_mut(),
         &apdu(0, 0xDB, 0x3F, 0xFF, &h("5C035FFF02 5303 414243")),
         0x6982,
     );
-    // The key's holder still authenticates both ways, with or without SP 800-73-4's `82 00`.
-    assert_eq!(authenticate(b.as_mut(), alg, &key), 0x9000);
-    let witness = expect(a.as_mut(), &apdu(0, 0x87, 8, 0x9B, &h("7C028000")), 0x9000);
-    let mut plain = witness[4..].to_vec();
-    block_cipher(alg, &key, &mut plain, false);
-    let mut proof = h("7C26 8010");
-    proof.extend_from_slice(&plain);
-    proof.extend_from_slice(&h("8110"));
-    proof.extend_from_slice(&[7; 16]);
-    proof.extend_from_slice(&h("8200"));
-    let answer = expect(a.as_mut(), &apdu(0, 0x87, 8, 0x9B, &proof), 0x9000);
-    let mut expected = vec![7; 16];
-    block_cipher(alg, &key, &mut expected, true);
-    assert_eq!(answer[4..], expected[..]);
-    expect(
-        a.as_mut(),
-        &apdu(0, 0xDB, 0x3F, 0xFF, &h("5C035FFF02 5303 414243")),
-        0x9000,
+    assert_eq!(
+        authenticate(b.as_mut(), ManagementKeyAlgorithm::Aes128, &key),
+        0x9000
     );
 }
 
