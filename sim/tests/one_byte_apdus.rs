@@ -33,13 +33,14 @@ const JAMMED: Duration = Duration::from_secs(15);
 struct Client {
     commands: mpsc::Sender<Vec<u8>>,
     answers: mpsc::Receiver<Result<Vec<u8>, String>>,
+    thread: thread::JoinHandle<()>,
 }
 
 impl Client {
     fn start(reader: CString) -> Self {
         let (commands, requests) = mpsc::channel::<Vec<u8>>();
         let (replies, answers) = mpsc::channel();
-        thread::spawn(move || {
+        let thread = thread::spawn(move || {
             let connected = Context::establish(Scope::User)
                 .and_then(|context| context.connect(&reader, ShareMode::Shared, Protocols::ANY));
             let mut card = match connected {
@@ -67,7 +68,20 @@ impl Client {
                 }
             }
         });
-        Self { commands, answers }
+        Self {
+            commands,
+            answers,
+            thread,
+        }
+    }
+
+    /// Ends the transaction and disconnects (which resets the card), and waits for both:
+    /// a client connecting while pcscd still resets the card gets `SCARD_E_PROTO_MISMATCH`.
+    fn disconnect(self) -> Result<(), String> {
+        drop(self.commands);
+        self.thread
+            .join()
+            .map_err(|_| "the client thread panicked".to_string())
     }
 
     fn transmit(&self, command: &[u8]) -> Result<Vec<u8>, String> {
@@ -121,7 +135,7 @@ fn one_byte_apdus_are_answered_and_change_nothing_on_every_link() -> TestResult 
                 "{link:?}: {byte:02X} reset the card"
             );
         }
-        drop(client);
+        client.disconnect()?;
 
         // The reader is free for another client, and the card works.
         let context = Context::establish(Scope::User)?;
