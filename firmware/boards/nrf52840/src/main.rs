@@ -110,6 +110,7 @@ fn serve(responder: &mut Responder, card: Option<&mut Token>) {
         }
         return;
     };
+    let command_length = request.len();
     let answer: &[u8] = match card {
         Some(card) => card.process(request),
         None => &SW_MEMORY_FAILURE,
@@ -118,9 +119,9 @@ fn serve(responder: &mut Responder, card: Option<&mut Token>) {
         let _ = responder.acknowledge_cancel();
         return;
     };
-    // Zero the whole buffer first: it held the command, which may have carried a PIN or a key.
+    // Zero what held the command first: it may have carried a PIN or a key.
     response.clear();
-    let _ = response.resize(usb::MESSAGE_SIZE, 0);
+    let _ = response.resize(command_length, 0);
     response.clear();
     if response.extend_from_slice(answer).is_err() {
         let _ = response.extend_from_slice(&SW_NO_PRECISE_DIAGNOSIS);

@@ -24,11 +24,12 @@ use usb_device::bus::UsbBusAllocator;
 use usb_device::device::{StringDescriptors, UsbDevice, UsbDeviceBuilder, UsbRev, UsbVidPid};
 use usbd_ccid::{Ccid, Status};
 
-/// The largest APDU or response the interchange carries: the simulator's size, so commands
-/// too long for the applet still reach it and get its `67 00` rather than being dropped by
-/// usbd-ccid. (usbd-ccid itself takes up to 3,062 bytes per CCID message and chains longer
-/// APDUs.)
-pub const MESSAGE_SIZE: usize = 7609;
+/// The largest APDU or response the interchange carries: the largest extended APDU (header,
+/// three length bytes, 65,535 data bytes, two Le bytes), as on the simulator's ccid link.
+/// usbd-ccid drops a command that does not fit without any answer, so the host would wait
+/// for one until it timed out; at this size every APDU reaches the applet and gets its status
+/// word. It costs 64 KiB of the chip's 256 KiB of RAM, outside the applet's budget.
+pub const MESSAGE_SIZE: usize = 4 + 3 + 65_535 + 2;
 
 /// One APDU or response in the interchange.
 pub type Message = heapless::Vec<u8, MESSAGE_SIZE>;
