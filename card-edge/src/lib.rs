@@ -32,5 +32,7 @@ pub use instruction::{CLA_CHAINING, Instruction};
 pub use names::UnknownName;
 pub use object::ObjectId;
 pub use policy::{KeyOrigin, POLICY_DEFAULT, PinPolicy, TouchPolicy};
-pub use reference::{MANAGEMENT_KEY_REFERENCE, PIN_REFERENCE, PUK_REFERENCE, Slot};
+pub use reference::{
+    DEFAULT_PIN, DEFAULT_PUK, MANAGEMENT_KEY_REFERENCE, PIN_REFERENCE, PUK_REFERENCE, Slot,
+};
 pub use status::StatusWord;

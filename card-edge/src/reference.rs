@@ -9,6 +9,10 @@ pub const PIN_REFERENCE: u8 = 0x80;
 pub const PUK_REFERENCE: u8 = 0x81;
 /// Key reference of the management key (P2 of GENERAL AUTHENTICATE).
 pub const MANAGEMENT_KEY_REFERENCE: u8 = 0x9B;
+/// The PIN a PIV token comes with unless its profile names another, as YubiKeys ship.
+pub const DEFAULT_PIN: &[u8] = b"123456";
+/// The PUK a PIV token comes with unless its profile names another, as YubiKeys ship.
+pub const DEFAULT_PUK: &[u8] = b"12345678";
 
 /// The four PIV key slots of the card edge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -49,7 +49,7 @@ fn exit_code(error: &Error) -> u8 {
 /// The exit code of a driver error.
 fn token_exit_code(error: &TokenError) -> u8 {
     match error {
-        TokenError::InvalidInput { .. } => 2,
+        TokenError::InvalidInput { .. } | TokenError::SeveralTokens { .. } => 2,
         TokenError::PcscdNotRunning => 3,
         TokenError::NoReader
         | TokenError::ReaderNotFound { .. }
@@ -99,6 +99,7 @@ fn remedy(error: &Error) -> Option<&'static str> {
             "`ukey list` shows what each reader holds"
         }
         TokenError::PinBlocked => "run `ukey pin unblock`",
+        TokenError::SeveralTokens { .. } => "name one with --reader NAME or --serial N",
         TokenError::WrongManagementKey => "give the right key with --management-key",
         TokenError::CardRemoved => "plug the token in again and repeat the command",
         _ => return None,

@@ -9,41 +9,14 @@
     reason = "a test fails loudly on a broken fixture"
 )]
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
+use support::{UKEY, json, ok, run, ukey};
 use ukey_sim::{Testbed, TokenOptions};
-
-const UKEY: &str = env!("CARGO_BIN_EXE_ukey");
 const PIN: &str = "24681357";
-
-fn run(mut command: Command, dir: &Path, args: &[&str]) -> Output {
-    command
-        .current_dir(dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the command runs")
-}
-
-fn ukey(bed: &Testbed, dir: &Path, args: &[&str]) -> Output {
-    run(bed.command(UKEY), dir, args)
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn json(out: Output) -> serde_json::Value {
-    serde_json::from_str(&ok(out)).expect("JSON output")
-}
 
 fn openssl(dir: &Path, args: &[&str]) {
     ok(run(Command::new("openssl"), dir, args));

@@ -2,7 +2,7 @@
 //! how long it is valid and whether to renew it. Chinese CAs renew a one-year certificate
 //! in its last 90 days, so 90 days or fewer left reads "renew now".
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use const_oid::db::rfc4519::{COMMON_NAME, ORGANIZATION_NAME};
 use der::{Decode, Encode};
@@ -16,7 +16,7 @@ use ukey_host::Algorithm;
 use ukey_host::PublicKey;
 
 /// Days left at which a certificate is due for renewal.
-const RENEW_DAYS: i64 = 90;
+pub const RENEW_DAYS: i64 = 90;
 /// Seconds in a day.
 const DAY: i64 = 86_400;
 
@@ -68,6 +68,9 @@ pub struct CertificateInfo {
     pub days_left: i64,
     /// Whether to renew.
     pub renewal: Renewal,
+    /// The day the renewal window opens ([`RENEW_DAYS`] before the end of validity), as
+    /// `YYYY-MM-DD` (none if that day is before 1970, which X.509 time cannot say here).
+    pub renewal_opens: Option<String>,
     /// The subject key's algorithm, when it is one of the token's.
     pub key_algorithm: Option<Algorithm>,
     /// The signature algorithm (name or OID).
@@ -83,6 +86,22 @@ pub fn days_until(time: SystemTime, now: SystemTime) -> i64 {
         Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
     };
     seconds.div_euclid(DAY)
+}
+
+/// The day, `YYYY-MM-DD`, [`RENEW_DAYS`] before `not_after`.
+fn renewal_opens(not_after: SystemTime) -> Option<String> {
+    let window = Duration::from_secs(RENEW_DAYS.unsigned_abs() * DAY.unsigned_abs());
+    not_after
+        .checked_sub(window)
+        .and_then(|opens| der::DateTime::from_system_time(opens).ok())
+        .map(|opens| {
+            format!(
+                "{:04}-{:02}-{:02}",
+                opens.year(),
+                opens.month(),
+                opens.day()
+            )
+        })
 }
 
 impl CertificateInfo {
@@ -124,6 +143,7 @@ impl CertificateInfo {
             not_after: validity.not_after.to_date_time().to_string(),
             days_left,
             renewal,
+            renewal_opens: renewal_opens(not_after),
             key_algorithm: PublicKey::from_spki_der(&spki).ok().map(|k| k.algorithm()),
             signature_algorithm: match algorithm_of(&sig_oid) {
                 Some(Algorithm::P256) => "ecdsa-with-SHA256".to_owned(),

@@ -25,7 +25,9 @@ pub mod uscc;
 
 pub use algorithms::{ECDSA_WITH_SHA256, SM2_WITH_SM3};
 pub use ca::LocalCa;
-pub use cert::{CertificateInfo, Renewal, certificate_public_key, days_until, verify_issued_by};
+pub use cert::{
+    CertificateInfo, RENEW_DAYS, Renewal, certificate_public_key, days_until, verify_issued_by,
+};
 pub use cms::{CmsOptions, sign_cms_detached, verify_cms_detached};
 pub use csr::{build_csr, verify_csr};
 pub use error::{Error, Result};

@@ -30,6 +30,13 @@ pub enum Error {
     /// No reader holds a ukey (PIV) token.
     #[error("no ukey token is connected")]
     NoToken,
+    /// Several tokens are connected and none was named: a command must not pick one of
+    /// them by chance.
+    #[error("{} ukey tokens are connected: {}", .tokens.len(), .tokens.join("; "))]
+    SeveralTokens {
+        /// Each token as "reader (serial N)".
+        tokens: Vec<String>,
+    },
     /// No connected token has this serial number.
     #[error("no connected token has serial {serial}")]
     TokenNotFound {

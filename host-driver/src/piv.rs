@@ -7,6 +7,7 @@ use std::fmt;
 pub use ukey_card_edge::{
     Algorithm, KeyOrigin, ManagementKeyAlgorithm, ObjectId, PinPolicy, Slot, TouchPolicy,
 };
+use ukey_card_edge::{DEFAULT_PIN, DEFAULT_PUK};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -58,9 +59,15 @@ impl fmt::Display for Version {
 pub struct Pin(Zeroizing<[u8; 8]>);
 
 impl Pin {
-    /// Checks the length (6 to 8 bytes) and pads.
+    /// Checks the rule, 6 to 8 ASCII characters (so characters and the card's bytes count
+    /// alike), and pads.
     pub fn new(value: &str) -> Result<Self> {
         let bytes = value.as_bytes();
+        if !value.is_ascii() {
+            return Err(Error::input(
+                "a PIN or PUK is 6 to 8 ASCII characters (letters, digits or symbols)",
+            ));
+        }
         if !(6..=8).contains(&bytes.len()) {
             return Err(Error::input("a PIN or PUK has 6 to 8 characters"));
         }
@@ -69,11 +76,28 @@ impl Pin {
         Ok(Self(padded))
     }
 
+    /// Whether this is a value tokens ship with ([`DEFAULT_PIN`], [`DEFAULT_PUK`]), which
+    /// anyone holding the token may try.
+    pub fn is_factory_default(&self) -> bool {
+        [DEFAULT_PIN, DEFAULT_PUK].iter().any(|default| {
+            let (value, padding) = self.0.split_at(default.len());
+            value == *default && padding.iter().all(|&byte| byte == 0xFF)
+        })
+    }
+
     /// The 8 padded bytes the token expects.
     pub(crate) fn padded(&self) -> &[u8; 8] {
         &self.0
     }
 }
+
+impl PartialEq for Pin {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Pin {}
 
 impl fmt::Debug for Pin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

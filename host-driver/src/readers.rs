@@ -9,7 +9,7 @@ use crate::transport::{self, PcscTransport};
 /// Which token to open.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Selector {
-    /// The only token, or the first one found.
+    /// The only token connected; with several, [`Error::SeveralTokens`] lists them.
     #[default]
     Any,
     /// The token in the reader whose name is this, or contains it (case does not matter).
@@ -117,6 +117,9 @@ impl Token {
             }
             _ => names.iter().collect(),
         };
+        if *selector == Selector::Any && candidates.len() > 1 {
+            return only_token(&context, &candidates);
+        }
         let mut first_problem = None;
         for name in candidates {
             let attempt = PcscTransport::connect(context.clone(), name).and_then(|t| {
@@ -143,5 +146,40 @@ impl Token {
             (_, Some(e)) => e,
             (_, None) => Error::NoToken,
         })
+    }
+}
+
+/// The one ukey token among several readers; several tokens are refused with their list,
+/// and when none holds one, the first problem seen says why.
+fn only_token(context: &pcsc::Context, names: &[&std::ffi::CString]) -> Result<Token> {
+    let mut found = Vec::new();
+    let mut first_problem = None;
+    for name in names {
+        let attempt = PcscTransport::connect(context.clone(), name).and_then(|t| {
+            let mut token = Token::with_transport(Box::new(t));
+            token.application()?;
+            Ok(token)
+        });
+        match attempt {
+            Ok(token) => found.push((name.to_string_lossy().into_owned(), token)),
+            Err(e @ (Error::PcscdNotRunning | Error::TokenBusy)) => return Err(e),
+            Err(e) => {
+                first_problem.get_or_insert(e);
+            }
+        }
+    }
+    if found.len() > 1 {
+        let tokens = found
+            .iter_mut()
+            .map(|(reader, token)| match token.serial() {
+                Ok(serial) => format!("\"{reader}\" (serial {serial})"),
+                Err(_) => format!("\"{reader}\""),
+            })
+            .collect();
+        return Err(Error::SeveralTokens { tokens });
+    }
+    match found.pop() {
+        Some((_, token)) => Ok(token),
+        None => Err(first_problem.unwrap_or(Error::NoToken)),
     }
 }

@@ -29,7 +29,9 @@ pub fn certify(session: &Session, slot: &str, alg: &str) -> Result<Certified, Fa
 
     let mut generate = session.ukey()?;
     generate
-        .args(["key", "generate", "--slot", slot, "--alg", alg, "-o"])
+        .args([
+            "key", "generate", "--force", "--slot", slot, "--alg", alg, "-o",
+        ])
         .arg(&public_key);
     session.run(&format!("ukey key generate {slot} {alg}"), generate)?;
 

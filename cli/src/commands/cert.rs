@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use ukey_cert::{CertificateInfo, certificate_public_key, read_der_or_pem, to_pem};
-use ukey_host::{Error as TokenError, Slot};
+use ukey_host::{Error as TokenError, PublicKey, Slot, Token};
 
 use super::info::certificate_text;
 use crate::error::Error;
@@ -87,6 +87,7 @@ impl CertCmd {
                             .into());
                         }
                     }
+                    refuse_replacing_valid(&mut token, args.slot, &der, &cert_key)?;
                 }
                 ctx.progress("Writing the certificate to the token…");
                 token.import_certificate(&key, args.slot, &der)?;
@@ -132,4 +133,22 @@ impl CertCmd {
             }
         }
     }
+}
+
+/// Refuses to write over a different certificate in `slot` that is still for the slot's key
+/// (`key`): it would be lost. A certificate left over from a replaced key may go.
+fn refuse_replacing_valid(token: &mut Token, slot: Slot, new: &[u8], key: &PublicKey) -> CmdResult {
+    let Some(old) = token.certificate(slot)? else {
+        return Ok(());
+    };
+    if old == new || certificate_public_key(&old).ok().as_ref() != Some(key) {
+        return Ok(());
+    }
+    let holder = CertificateInfo::from_der(&old)
+        .map(|info| format!(" ({}, valid until {})", info.subject, info.not_after))
+        .unwrap_or_default();
+    Err(Error::Usage(format!(
+        "slot {slot} already holds a certificate for its key{holder}; --force replaces it"
+    ))
+    .into())
 }

@@ -3,7 +3,7 @@
 
 use clap::Args;
 use serde::Serialize;
-use ukey_cert::CertificateInfo;
+use ukey_cert::{CertificateInfo, RENEW_DAYS, Renewal};
 use ukey_host::{
     DeviceInfo, KeyMetadata, ManagementKeyMetadata, SecretState, Slot, SlotStatus, Version,
 };
@@ -105,6 +105,8 @@ impl InfoCmd {
         if status.management_key.is_some_and(|m| m.is_default) {
             warnings.push("the management key is still the well-known default".to_owned());
         }
+        let slots = slot_reports(status.slots);
+        warnings.extend(slots.iter().filter_map(renewal_warning));
         let report = Report {
             reader: status.reader,
             serial: status.serial,
@@ -116,11 +118,39 @@ impl InfoCmd {
             puk,
             management_key: status.management_key,
             warnings,
-            slots: slot_reports(status.slots),
+            slots,
         };
         ctx.print(&report, human);
         Ok(())
     }
+}
+
+/// The warning for a slot whose certificate is in its renewal window or has expired, with
+/// the day the window opened and how to renew.
+fn renewal_warning(report: &SlotReport) -> Option<String> {
+    let certificate = report.certificate.as_ref()?;
+    let slot = report.slot;
+    let state = match certificate.renewal {
+        Renewal::RenewNow => format!(
+            "the certificate in slot {slot} ({}) expires on {}, in {} days",
+            certificate.subject, certificate.not_after, certificate.days_left
+        ),
+        Renewal::Expired => format!(
+            "the certificate in slot {slot} ({}) expired on {}",
+            certificate.subject, certificate.not_after
+        ),
+        Renewal::Valid | Renewal::NotYetValid => return None,
+    };
+    let opened = certificate
+        .renewal_opens
+        .as_ref()
+        .map(|day| format!("; its renewal window opened on {day} ({RENEW_DAYS} days before)"))
+        .unwrap_or_default();
+    Some(format!(
+        "{state}{opened}: renew it with `ukey csr --slot {slot} --subject '{}' -o renew.csr`, \
+         have your CA issue the certificate, then `ukey cert import --slot {slot} FILE`",
+        certificate.subject
+    ))
 }
 
 fn tries(state: &SecretState) -> String {
@@ -180,6 +210,9 @@ pub(crate) fn certificate_text(c: &CertificateInfo, indent: &str) -> String {
         r => format!("{} days left, {r}", c.days_left),
     };
     line("status:", &state);
+    if let Some(day) = &c.renewal_opens {
+        line("renew from:", day);
+    }
     for id in &c.organisation_ids {
         let kind = match id.kind {
             ukey_cert::uscc::IdKind::CreditCode => "credit code:",

@@ -5,8 +5,9 @@ use std::str::FromStr;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use ukey_host::{Algorithm, KeyPolicy, PinPolicy, Slot, TouchPolicy};
+use ukey_host::{Algorithm, KeyPolicy, PinPolicy, Slot, Token, TouchPolicy};
 
+use crate::error::Error;
 use crate::{CmdResult, Ctx, write_out};
 
 /// Manage keys on the token.
@@ -50,6 +51,10 @@ pub(crate) struct GenerateArgs {
     /// Write the public key (PEM) to this file instead of standard output.
     #[arg(long, short)]
     out: Option<PathBuf>,
+    /// Replace a key already in the slot (it is lost for good, with any use of its
+    /// certificate).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Serialize)]
@@ -64,6 +69,9 @@ impl KeyCmd {
         let KeyCmd::Generate(args) = self;
         let key = ctx.management_key()?;
         let mut token = ctx.open()?;
+        if !args.force {
+            refuse_replacing(&mut token, args.slot)?;
+        }
         let policy = KeyPolicy {
             pin: args.pin_policy.0,
             touch: args.touch_policy.0,
@@ -93,4 +101,22 @@ impl KeyCmd {
         });
         Ok(())
     }
+}
+
+/// Refuses to generate over a key in `slot`: the old key would be lost for good, and a
+/// certificate issued for it left useless.
+fn refuse_replacing(token: &mut Token, slot: Slot) -> CmdResult {
+    if token.key_metadata(slot)?.is_none() {
+        return Ok(());
+    }
+    let certificate = if token.certificate(slot)?.is_some() {
+        " and the certificate issued for it would no longer match"
+    } else {
+        ""
+    };
+    Err(Error::Usage(format!(
+        "slot {slot} already holds a key; a new one replaces it for good{certificate} \
+         (--force replaces it anyway)"
+    ))
+    .into())
 }

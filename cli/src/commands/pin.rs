@@ -4,6 +4,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use ukey_host::SecretState;
 
+use crate::error::Error;
 use crate::{CmdResult, Ctx, new_secret, secret};
 
 /// Check the PIN, change it, or unblock it with the PUK.
@@ -90,6 +91,12 @@ impl PinCmd {
                 let mut token = ctx.open()?;
                 let old = secret(args.old.as_deref(), &format!("Current {what}: "))?;
                 let new = new_secret(args.new.as_deref(), what)?;
+                if new == old {
+                    return Err(Error::Usage(format!(
+                        "the new {what} is the current one; choose another"
+                    ))
+                    .into());
+                }
                 if args.puk {
                     token.change_puk(&old, &new)?;
                 } else {

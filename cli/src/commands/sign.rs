@@ -50,7 +50,14 @@ impl SigningArgs {
     ) -> Result<Signer<'t>, Failure> {
         let mut signer = token.signer(slot)?.with_signer_id(&self.signer_id);
         if signer.needs_pin() {
-            signer = signer.with_pin(secret(self.pin.as_deref(), "PIN: ")?);
+            let pin = secret(self.pin.as_deref(), "PIN: ")?;
+            if pin.is_factory_default() {
+                eprintln!(
+                    "warning: the PIN is a factory value that anyone may try; change it with \
+                     `ukey pin change`"
+                );
+            }
+            signer = signer.with_pin(pin);
         }
         ctx.progress("Signing on the token…");
         Ok(signer)
