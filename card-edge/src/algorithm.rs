@@ -38,11 +38,17 @@ impl Algorithm {
     }
 }
 
-/// The management key's (9B) block ciphers.
+/// The management key's (9B) block ciphers; in serde's formats by the names the command
+/// line takes (`3des`, `aes128`, ...), as the key algorithms are (`p256`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum ManagementKeyAlgorithm {
     /// `03`: three-key 3DES, the PIV default.
+    #[cfg_attr(feature = "serde", serde(rename = "3des"))]
     TripleDes,
     /// `08`: AES-128.
     Aes128,

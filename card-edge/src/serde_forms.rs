@@ -39,7 +39,7 @@ impl Visitor<'_> for SlotName {
 mod tests {
     use crate::{Algorithm, ManagementKeyAlgorithm, PinPolicy, Slot};
 
-    /// The JSON forms `ukey --json` has always written.
+    /// The JSON forms `ukey --json` writes: the names the command line takes.
     #[test]
     fn json_forms() {
         let written = serde_json::to_string(&(
@@ -49,7 +49,9 @@ mod tests {
             ManagementKeyAlgorithm::TripleDes,
         ))
         .unwrap();
-        assert_eq!(written, r#"["9c","p256","always","TripleDes"]"#);
+        assert_eq!(written, r#"["9c","p256","always","3des"]"#);
+        let aes: ManagementKeyAlgorithm = serde_json::from_str(r#""aes192""#).unwrap();
+        assert_eq!(aes, ManagementKeyAlgorithm::Aes192);
         let read: (Slot, Algorithm) = serde_json::from_str(r#"["9E","sm2"]"#).unwrap();
         assert_eq!(read, (Slot::CardAuthentication, Algorithm::Sm2));
         assert!(serde_json::from_str::<Slot>(r#""9b""#).is_err());

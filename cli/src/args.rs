@@ -1,13 +1,14 @@
 //! The command line: global options, the subcommands, and the run that turns a failure
 //! into its message and exit code.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ukey_host::Selector;
 
 use crate::Ctx;
-use crate::commands::{ca, cert, csr, doctor, info, key, list, pin, sign, verify};
+use crate::commands::{ca, cert, csr, doctor, info, key, list, mgm, pin, reset, sign, verify};
 
 /// Exit codes, as `ukey --help` lists them.
 const EXIT_CODES: &str = "\
@@ -39,9 +40,18 @@ struct Args {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
-    /// The management key in hex (default: the PIV default key).
-    #[arg(long, global = true, value_name = "HEX")]
+    /// The management key in hex. Other users may see a command line: prefer
+    /// UKEY_MANAGEMENT_KEY, --management-key-file, or a key kept under the PIN.
+    #[arg(
+        long,
+        global = true,
+        value_name = "HEX",
+        conflicts_with = "management_key_file"
+    )]
     management_key: Option<String>,
+    /// A file holding the management key in hex.
+    #[arg(long, global = true, value_name = "FILE")]
+    management_key_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -56,6 +66,11 @@ enum Command {
     /// Manage keys on the token.
     #[command(subcommand)]
     Key(key::KeyCmd),
+    /// Change the management key.
+    #[command(subcommand)]
+    Mgm(mgm::MgmCmd),
+    /// Erase the token back to its factory state (only when PIN and PUK are blocked).
+    Reset(reset::ResetCmd),
     /// Make a certificate request (PKCS#10) signed by a key on the token.
     Csr(csr::CsrCmd),
     /// Put a certificate on the token or take a copy of one.
@@ -90,12 +105,15 @@ pub(crate) fn run() -> ExitCode {
         json: args.json,
         selector,
         management_key: args.management_key,
+        management_key_file: args.management_key_file,
     };
     let result = match &args.command {
         Command::List(cmd) => cmd.run(&ctx),
         Command::Info(cmd) => cmd.run(&ctx),
         Command::Pin(cmd) => cmd.run(&ctx),
         Command::Key(cmd) => cmd.run(&ctx),
+        Command::Mgm(cmd) => cmd.run(&ctx),
+        Command::Reset(cmd) => cmd.run(&ctx),
         Command::Csr(cmd) => cmd.run(&ctx),
         Command::Cert(cmd) => cmd.run(&ctx),
         Command::Sign(cmd) => cmd.run(&ctx),

@@ -7,6 +7,8 @@ pub(crate) mod doctor;
 pub(crate) mod info;
 pub(crate) mod key;
 pub(crate) mod list;
+pub(crate) mod mgm;
 pub(crate) mod pin;
+pub(crate) mod reset;
 pub(crate) mod sign;
 pub(crate) mod verify;

@@ -2,11 +2,14 @@
 //! text or JSON.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 
 use serde::Serialize;
 use ukey_host::{ManagementKey, Selector, Token};
+use zeroize::Zeroizing;
 
-use crate::Failure;
+use crate::error::Error;
+use crate::{Failure, secret};
 
 /// What every subcommand gets: the global options and helpers around them.
 pub(crate) struct Ctx {
@@ -16,7 +19,25 @@ pub(crate) struct Ctx {
     pub(crate) selector: Selector,
     /// `--management-key`.
     pub(crate) management_key: Option<String>,
+    /// `--management-key-file`.
+    pub(crate) management_key_file: Option<PathBuf>,
 }
+
+/// Where a command's management key came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KeySource {
+    /// `--management-key`, `--management-key-file` or `UKEY_MANAGEMENT_KEY`.
+    Given,
+    /// The token's key is still the well-known default.
+    Default,
+    /// Kept on the token under the PIN (`ukey mgm change --protect`).
+    Protected,
+}
+
+/// The environment variable a script gives the management key in.
+const MANAGEMENT_KEY_VARIABLE: &str = "UKEY_MANAGEMENT_KEY";
+/// The environment variable a script gives the PIN in that unlocks a protected key.
+const PIN_VARIABLE: &str = "UKEY_PIN";
 
 impl Ctx {
     /// Opens the token the global options name.
@@ -25,12 +46,47 @@ impl Ctx {
         Ok(Token::open(&self.selector)?)
     }
 
-    /// The management key the options give, or the default.
-    pub(crate) fn management_key(&self) -> Result<ManagementKey, Failure> {
-        Ok(match &self.management_key {
-            Some(hex) => ManagementKey::from_hex(hex, None)?,
-            None => ManagementKey::default(),
-        })
+    /// The management key for `token`: given by `--management-key`, `--management-key-file`
+    /// or `UKEY_MANAGEMENT_KEY`; else the default, while the token still has it; else the
+    /// key kept under the PIN (the PIN from `UKEY_PIN` or asked for).
+    pub(crate) fn management_key(
+        &self,
+        token: &mut Token,
+    ) -> Result<(ManagementKey, KeySource), Failure> {
+        let metadata = token.management_key_metadata().ok();
+        let algorithm = metadata.map(|m| m.algorithm);
+        if let Some(hex) = self.given_management_key()? {
+            return Ok((ManagementKey::from_hex(&hex, algorithm)?, KeySource::Given));
+        }
+        if metadata.is_none_or(|m| m.is_default) {
+            return Ok((ManagementKey::default(), KeySource::Default));
+        }
+        let pin = secret(
+            std::env::var(PIN_VARIABLE).ok().as_deref(),
+            "PIN (it unlocks the management key kept on the token): ",
+        )
+        .map_err(|_| not_given())?;
+        match token.protected_management_key(&pin)? {
+            Some(key) => Ok((key, KeySource::Protected)),
+            None => Err(not_given()),
+        }
+    }
+
+    /// The management key in hex from the options or the environment, if given.
+    fn given_management_key(&self) -> Result<Option<Zeroizing<String>>, Failure> {
+        if let Some(hex) = &self.management_key {
+            return Ok(Some(Zeroizing::new(hex.clone())));
+        }
+        if let Some(path) = &self.management_key_file {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::File {
+                path: path.clone(),
+                source,
+            })?;
+            return Ok(Some(Zeroizing::new(text.trim().to_owned())));
+        }
+        Ok(std::env::var(MANAGEMENT_KEY_VARIABLE)
+            .ok()
+            .map(Zeroizing::new))
     }
 
     /// Prints `value` as JSON, or as the text `human` makes of it.
@@ -55,4 +111,14 @@ impl Ctx {
             eprintln!("{message}");
         }
     }
+}
+
+/// The token's management key is not the default and was not given.
+fn not_given() -> Failure {
+    Error::Usage(format!(
+        "the token's management key is not the default: give it in {MANAGEMENT_KEY_VARIABLE} or \
+         a file (--management-key-file), or keep it under the PIN with `ukey mgm change \
+         --protect` (then the PIN in {PIN_VARIABLE} or on a terminal unlocks it)"
+    ))
+    .into()
 }

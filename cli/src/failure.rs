@@ -100,7 +100,10 @@ fn remedy(error: &Error) -> Option<&'static str> {
         }
         TokenError::PinBlocked => "run `ukey pin unblock`",
         TokenError::SeveralTokens { .. } => "name one with --reader NAME or --serial N",
-        TokenError::WrongManagementKey => "give the right key with --management-key",
+        TokenError::WrongManagementKey => {
+            "give the right key in UKEY_MANAGEMENT_KEY or a file (--management-key-file)"
+        }
+        TokenError::PukBlocked => "`ukey reset` erases the keys and makes the token usable",
         TokenError::CardRemoved => "plug the token in again and repeat the command",
         _ => return None,
     })

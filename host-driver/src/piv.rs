@@ -141,6 +141,18 @@ impl ManagementKey {
         })
     }
 
+    /// A new key of `algorithm` from the system's random source.
+    pub fn random(algorithm: ManagementKeyAlgorithm) -> Result<Self> {
+        let mut key = Zeroizing::new(vec![0u8; algorithm.key_len()]);
+        getrandom::fill(&mut key).map_err(Error::Random)?;
+        Self::new(algorithm, &key)
+    }
+
+    /// The key in hex, to show it once to whoever must keep it.
+    pub fn to_hex(&self) -> Zeroizing<String> {
+        Zeroizing::new(base16ct::lower::encode_string(&self.key))
+    }
+
     /// A key from hex: 32 digits are AES-128, 64 AES-256, 48 triple DES unless `algorithm`
     /// says AES-192.
     pub fn from_hex(hex: &str, algorithm: Option<ManagementKeyAlgorithm>) -> Result<Self> {

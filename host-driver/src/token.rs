@@ -1,6 +1,6 @@
 //! [`Token`]: one ukey (PIV) token and the operations of card-edge.md, one file per
 //! concern: the session and its reconnection here, then [`pin`], [`admin`] (management key,
-//! retries, reset), [`objects`] (data objects, certificates, label), [`keys`] (generation,
+//! retries, reset), [`protected`] (the management key kept under the PIN), [`objects`] (data objects, certificates, label), [`keys`] (generation,
 //! metadata), [`signer`] and [`status`]. Every public call is one transaction: the application is
 //! selected, then the call's APDUs follow with no other program's in between.
 
@@ -8,6 +8,7 @@ mod admin;
 mod keys;
 mod objects;
 mod pin;
+mod protected;
 mod signer;
 mod status;
 #[cfg(test)]

@@ -67,8 +67,8 @@ impl CertCmd {
                 let der = read_der_or_pem(&args.file)?;
                 let info = CertificateInfo::from_der(&der)?;
                 let cert_key = certificate_public_key(&der)?;
-                let key = ctx.management_key()?;
                 let mut token = ctx.open()?;
+                let (key, _) = ctx.management_key(&mut token)?;
                 if !args.force {
                     match token.key_metadata(args.slot)? {
                         Some(meta) if meta.public_key == cert_key => {}

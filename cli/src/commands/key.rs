@@ -67,8 +67,8 @@ struct Generated {
 impl KeyCmd {
     pub(crate) fn run(&self, ctx: &Ctx) -> CmdResult {
         let KeyCmd::Generate(args) = self;
-        let key = ctx.management_key()?;
         let mut token = ctx.open()?;
+        let (key, _) = ctx.management_key(&mut token)?;
         if !args.force {
             refuse_replacing(&mut token, args.slot)?;
         }

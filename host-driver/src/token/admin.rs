@@ -36,15 +36,7 @@ impl Token {
     ) -> Result<()> {
         self.session(|tx| {
             tx.authenticate(current)?;
-            let mut data = Zeroizing::new(vec![
-                new.algorithm().id(),
-                MANAGEMENT_KEY_REFERENCE,
-                new.bytes().len() as u8,
-            ]);
-            data.extend_from_slice(new.bytes());
-            tx.send(&Apdu::new(Instruction::SetManagementKey, 0xFF, 0xFF).data(data.to_vec()))?
-                .ok("SET MANAGEMENT KEY")
-                .map(drop)
+            tx.set_management_key(new)
         })
     }
 
@@ -90,6 +82,19 @@ impl Token {
 }
 
 impl Tx<'_> {
+    /// SET MANAGEMENT KEY, once authenticated with the current one.
+    pub(super) fn set_management_key(&mut self, new: &ManagementKey) -> Result<()> {
+        let mut data = Zeroizing::new(vec![
+            new.algorithm().id(),
+            MANAGEMENT_KEY_REFERENCE,
+            new.bytes().len() as u8,
+        ]);
+        data.extend_from_slice(new.bytes());
+        self.send(&Apdu::new(Instruction::SetManagementKey, 0xFF, 0xFF).data(data.to_vec()))?
+            .ok("SET MANAGEMENT KEY")
+            .map(drop)
+    }
+
     pub(super) fn management_metadata(&mut self) -> Result<ManagementKeyMetadata> {
         let data = self
             .metadata(MANAGEMENT_KEY_REFERENCE)?
