@@ -74,7 +74,7 @@ fn cert_exit_code(error: &ukey_cert::Error) -> u8 {
     match error {
         ukey_cert::Error::Host(error) => token_exit_code(error),
         ukey_cert::Error::InvalidInput { .. } => 2,
-        ukey_cert::Error::NotIssuedByCa => 9,
+        ukey_cert::Error::NotIssuedByCa { .. } => 9,
         ukey_cert::Error::InFile { source, .. } => cert_exit_code(source),
         _ => 1,
     }

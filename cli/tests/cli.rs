@@ -212,6 +212,27 @@ fn verifies_cms_made_by_openssl_against_the_test_ca() {
     let wrong_ca = ukey(d, &["verify", "--cms", "--ca", "other/ca.crt", "doc.txt"]);
     assert_eq!(wrong_ca.status.code(), Some(9));
     assert!(String::from_utf8_lossy(&wrong_ca.stderr).contains("not issued by this CA"));
+    // A CA on the other curve, or of another name, is as wrong: the same exit code.
+    ok(&ukey(d, &["ca", "init", "--dir", "sm2", "--alg", "sm2"]));
+    ok(&ukey(
+        d,
+        &[
+            "ca",
+            "init",
+            "--dir",
+            "named",
+            "--alg",
+            "p256",
+            "--subject",
+            "CN=Other CA",
+        ],
+    ));
+    for ca in ["sm2/ca.crt", "named/ca.crt"] {
+        let wrong_ca = ukey(d, &["verify", "--cms", "--ca", ca, "doc.txt"]);
+        let stderr = String::from_utf8_lossy(&wrong_ca.stderr);
+        assert_eq!(wrong_ca.status.code(), Some(9), "{ca}: {stderr}");
+        assert!(stderr.contains("not issued by this CA"), "{ca}: {stderr}");
+    }
 }
 
 #[test]

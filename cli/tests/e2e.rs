@@ -35,6 +35,10 @@ fn lifecycle_of_a_token() {
     // A new token: the default PIN is pointed out, then changed.
     let info = json(u(&["--json", "info"]));
     assert_eq!(info["pin"]["is_default"], true);
+    assert_eq!(
+        info["label"], info["device"]["label"],
+        "one label, one form: {info}"
+    );
     assert!(
         info["warnings"][0]
             .as_str()
@@ -221,6 +225,16 @@ fn doctor_healthy_without_card_and_without_pcscd() {
     let firmware = format!("firmware {}", env!("CARGO_PKG_VERSION"));
     assert!(text.contains(&firmware), "{text}");
     assert!(text.contains("the PIN is still the default"), "{text}");
+    // The reader beside the token's holds nothing, and doctor says so for that reader.
+    let other = bed.reader(1).unwrap();
+    let empty_reader = ukey(&bed, d, &["--reader", &other, "doctor"]);
+    assert_eq!(empty_reader.status.code(), Some(10));
+    let text = String::from_utf8_lossy(&empty_reader.stdout);
+    assert!(text.contains("no reader has a card"), "{text}");
+    let unknown = ukey(&bed, d, &["--reader", "no such reader", "doctor"]);
+    assert_eq!(unknown.status.code(), Some(10));
+    let text = String::from_utf8_lossy(&unknown.stdout);
+    assert!(text.contains("no reader is named"), "{text}");
     drop(bed);
 
     let empty = Testbed::start(1).unwrap();
@@ -241,12 +255,10 @@ fn doctor_healthy_without_card_and_without_pcscd() {
     assert_eq!(report["healthy"], false);
     assert_eq!(report["checks"][0]["check"], "pcscd");
     assert_eq!(report["checks"][0]["outcome"], "failed");
-    assert!(
-        report["checks"][0]["remedy"]
-            .as_str()
-            .unwrap()
-            .contains("systemctl start pcscd")
-    );
+    let remedy = report["checks"][0]["remedy"].as_str().unwrap();
+    assert!(remedy.contains("PCSCLITE_CSOCK_NAME"), "{remedy}");
+    let found = report["checks"][0]["detail"].as_str().unwrap_or_default();
+    assert!(found.contains(&*socket.to_string_lossy()), "{report}");
     let mut stopped = Command::new(UKEY);
     stopped.env("PCSCLITE_CSOCK_NAME", &socket);
     assert_eq!(run(stopped, d, &["info"]).status.code(), Some(3));

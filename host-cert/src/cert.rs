@@ -172,15 +172,15 @@ pub fn verify_issued_by(der: &[u8], issuer_der: &[u8]) -> Result<()> {
     let issuer = Certificate::from_der(issuer_der)
         .map_err(Error::unreadable("not a readable CA certificate"))?;
     if cert.tbs_certificate().issuer() != issuer.tbs_certificate().subject() {
-        return Err(Error::invalid(
-            "the certificate was not issued by this CA (names differ)",
-        ));
+        return Err(Error::NotIssuedByCa {
+            why: "its issuer is not the CA's name",
+        });
     }
     let issuer_key = algorithms::public_key(issuer.tbs_certificate().subject_public_key_info())?;
     if algorithm_of(&cert.signature_algorithm().oid) != Some(issuer_key.algorithm()) {
-        return Err(Error::invalid(
-            "the certificate's signature algorithm does not match the CA key",
-        ));
+        return Err(Error::NotIssuedByCa {
+            why: "it is signed with another algorithm than the CA's key",
+        });
     }
     let signature = cert
         .signature()
@@ -192,5 +192,7 @@ pub fn verify_issued_by(der: &[u8], issuer_der: &[u8]) -> Result<()> {
             signature,
             ukey_host::DEFAULT_SIGNER_ID,
         )
-        .map_err(|_| Error::NotIssuedByCa)
+        .map_err(|_| Error::NotIssuedByCa {
+            why: "the CA's key does not verify its signature",
+        })
 }

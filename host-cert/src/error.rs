@@ -43,9 +43,13 @@ pub enum Error {
         /// Why.
         message: String,
     },
-    /// A certificate was not issued by the CA it was checked against.
-    #[error("the certificate was not issued by this CA")]
-    NotIssuedByCa,
+    /// A certificate was not issued by the CA it was checked against: the names, the
+    /// algorithms or the signature say so.
+    #[error("the certificate was not issued by this CA ({why})")]
+    NotIssuedByCa {
+        /// What showed it.
+        why: &'static str,
+    },
     /// A private key file that cannot be read or written.
     #[error("{what}: {source}")]
     PrivateKey {

@@ -18,8 +18,64 @@ pub fn parse_name(text: &str) -> Result<Name> {
         Some(rest) => rest.split('/').rev().collect::<Vec<_>>().join(","),
         None => text.to_owned(),
     };
+    check_attributes(&rfc4514)
+        .map_err(|why| Error::input(format!("cannot read the subject \"{text}\": {why}")))?;
     Name::from_str(&rfc4514)
         .map_err(|e| Error::input(format!("cannot read the subject \"{text}\": {e}")))
+}
+
+/// Says what is wrong with a subject in RFC 4514 form, part by part, before the parser's
+/// terse verdict ("operation failed", "malformed OID") can.
+fn check_attributes(rfc4514: &str) -> std::result::Result<(), String> {
+    const EXAMPLE: &str = "write it as CN=Zhang San,O=Example,C=CN";
+    for part in unescaped_split(rfc4514) {
+        let part = part.trim();
+        if part.is_empty() {
+            return Err(format!("an empty part between commas; {EXAMPLE}"));
+        }
+        let Some((key, value)) = part.split_once('=') else {
+            return Err(format!("\"{part}\" is not KEY=value; {EXAMPLE}"));
+        };
+        let key = key.trim();
+        if !is_attribute_name(key) {
+            return Err(format!(
+                "\"{key}\" is not an attribute name; use CN, O, OU, C, L, ST, serialNumber, \
+                 emailAddress or a dotted OID such as 2.5.4.3"
+            ));
+        }
+        if value.trim().is_empty() {
+            return Err(format!("{key} has no value"));
+        }
+    }
+    Ok(())
+}
+
+/// The attribute-value parts of an RFC 4514 name: split at commas and plus signs that no
+/// backslash escapes.
+fn unescaped_split(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut escaped = false;
+    for (at, character) in text.char_indices() {
+        match character {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            ',' | '+' => {
+                parts.push(&text[start..at]);
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+/// Whether `key` names an attribute: a name the OID database knows, or a dotted OID.
+fn is_attribute_name(key: &str) -> bool {
+    const_oid::db::DB.by_name(key).is_some()
+        || const_oid::db::DB.by_name(&key.to_lowercase()).is_some()
+        || ObjectIdentifier::new(key).is_ok()
 }
 
 /// The text of an attribute value in any of the string types certificates use.

@@ -195,3 +195,24 @@ fn subjects_in_both_notations() {
     assert_eq!(name_text(&a), "CN=Zhang San, O=Example, C=CN");
     assert!(parse_name("no equals sign").is_err());
 }
+
+#[test]
+fn a_bad_subject_is_explained() {
+    let why = |text: &str| parse_name(text).unwrap_err().to_string();
+    assert!(
+        why("Zhang").contains("is not KEY=value"),
+        "{}",
+        why("Zhang")
+    );
+    assert!(why("CN=x,XX=y").contains("\"XX\" is not an attribute name"));
+    assert!(why("CN=x,,O=y").contains("empty part"));
+    assert!(why("CN=").contains("CN has no value"));
+    for good in [
+        "CN=a\\,b,O=Example",
+        "cn=x,o=y,c=CN",
+        "CN=x+serialNumber=1,2.5.4.10=Org",
+        "emailAddress=a@example.com,CN=x",
+    ] {
+        assert!(parse_name(good).is_ok(), "{good}: {}", why(good));
+    }
+}

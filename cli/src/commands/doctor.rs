@@ -4,7 +4,7 @@
 use clap::Args;
 use serde::Serialize;
 use ukey_cert::Renewal;
-use ukey_host::{Error as TokenError, ReaderInfo, Status, Token, readers};
+use ukey_host::{Error as TokenError, ReaderInfo, Selector, Status, Token, readers};
 
 use super::info::{SlotReport, slot_reports};
 use crate::error::Error;
@@ -12,6 +12,8 @@ use crate::{CmdResult, Ctx, Failure};
 
 /// Exit code when a check fails.
 const EXIT_PROBLEM: u8 = 10;
+/// The variable that points PC/SC clients at another pcscd's socket.
+const SOCKET_VARIABLE: &str = "PCSCLITE_CSOCK_NAME";
 
 /// Find out why the token is not working and what to do about it.
 #[derive(Args, Debug)]
@@ -85,12 +87,23 @@ fn diagnose(ctx: &Ctx, checks: &mut Vec<Check>) {
             list
         }
         Err(TokenError::PcscdNotRunning) => {
-            checks.push(check(
-                "pcscd",
-                Outcome::Failed,
-                "the smart card service (pcscd) is not running",
-                Some("start it: `sudo systemctl start pcscd`; if it is missing, install it: `sudo apt install pcscd`"),
-            ));
+            checks.push(match std::env::var_os(SOCKET_VARIABLE) {
+                Some(socket) => check(
+                    "pcscd",
+                    Outcome::Failed,
+                    format!(
+                        "no smart card service (pcscd) answers on {}, the socket {SOCKET_VARIABLE} names",
+                        socket.to_string_lossy()
+                    ),
+                    Some("start the pcscd that serves that socket (as `ukey-sim pcscd` does), or unset PCSCLITE_CSOCK_NAME to use the system's (`sudo systemctl start pcscd`)"),
+                ),
+                None => check(
+                    "pcscd",
+                    Outcome::Failed,
+                    "the smart card service (pcscd) is not running",
+                    Some("start it: `sudo systemctl start pcscd`; if it is missing, install it: `sudo apt install pcscd`"),
+                ),
+            });
             return;
         }
         Err(e) => {
@@ -112,11 +125,30 @@ fn diagnose(ctx: &Ctx, checks: &mut Vec<Check>) {
         ));
         return;
     }
-    let names: Vec<&str> = list.iter().map(|r| r.name.as_str()).collect();
+    let names: Vec<String> = list.iter().map(|r| r.name.clone()).collect();
+    let list: Vec<ReaderInfo> = match &ctx.selector {
+        Selector::Reader(wanted) => {
+            let named = named_readers(list, wanted);
+            if named.is_empty() {
+                checks.push(check(
+                    "reader",
+                    Outcome::Failed,
+                    format!(
+                        "no reader is named \"{wanted}\"; the readers are: {}",
+                        names.join("; ")
+                    ),
+                    Some("give --reader a name (or part of one) that `ukey list` shows"),
+                ));
+                return;
+            }
+            named
+        }
+        _ => list,
+    };
     checks.push(check(
         "reader",
         Outcome::Ok,
-        format!("{} reader(s): {}", list.len(), names.join("; ")),
+        format!("{} reader(s): {}", names.len(), names.join("; ")),
         None,
     ));
     if !list.iter().any(|r| r.card_present) {
@@ -188,6 +220,18 @@ fn diagnose(ctx: &Ctx, checks: &mut Vec<Check>) {
             Some("plug the token in again and run `ukey doctor` once more"),
         )),
     }
+}
+
+/// The readers `--reader` names: the one of exactly that name, else those whose name
+/// contains it (case does not matter), as the driver chooses.
+fn named_readers(list: Vec<ReaderInfo>, wanted: &str) -> Vec<ReaderInfo> {
+    if list.iter().any(|r| r.name == wanted) {
+        return list.into_iter().filter(|r| r.name == wanted).collect();
+    }
+    let wanted = wanted.to_lowercase();
+    list.into_iter()
+        .filter(|r| r.name.to_lowercase().contains(&wanted))
+        .collect()
 }
 
 fn token_checks(status: Status, checks: &mut Vec<Check>) {

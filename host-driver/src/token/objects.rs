@@ -180,7 +180,9 @@ fn be_number(bytes: &[u8]) -> u64 {
 fn parse_device_info(content: &[u8]) -> Result<DeviceInfo> {
     let mut info = DeviceInfo::default();
     for item in tlv::parse(content)? {
-        let text = || Some(String::from_utf8_lossy(item.value).into_owned());
+        // An empty text is no text, as an empty label object is no label.
+        let text =
+            || (!item.value.is_empty()).then(|| String::from_utf8_lossy(item.value).into_owned());
         match item.tag {
             0x01 => info.manufacturer = text(),
             0x02 => info.model = text(),
