@@ -4,6 +4,7 @@
 //! stderr), 2 on a usage error.
 
 mod pcscd;
+mod ready;
 mod run;
 
 use std::process::ExitCode;

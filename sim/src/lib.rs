@@ -20,6 +20,7 @@ pub mod ccid;
 mod control;
 mod error;
 mod flash;
+pub mod identity;
 mod link;
 pub mod pcscd;
 pub mod profile;

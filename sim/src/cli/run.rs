@@ -1,9 +1,12 @@
 //! `ukey-sim [OPTIONS]`: plays a token in a vpcd reader until SIGINT or SIGTERM.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use ukey_sim::{Control, LinkKind, Result, Token, TokenOptions, profile, serve, vpcd};
+use ukey_sim::{Control, Error, LinkKind, Result, Token, TokenOptions, profile, serve, vpcd};
+
+use super::ready::{self, Announcement};
 
 /// How APDUs reach the applet.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -52,6 +55,12 @@ pub(super) struct RunCmd {
     #[arg(long, value_name = "N")]
     insecure_seed: Option<u64>,
 
+    /// Give up, with an error, when pcscd has not powered the token on within SECS (no
+    /// vpcd listening at the address, a wrong port). Once it has, one line on stdout says
+    /// so: `ready reader="NAME" serial=N link=LINK vpcd=HOST:PORT`.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    ready_timeout: u64,
+
     /// Log every power event, APDU and status word in hex to stderr.
     #[arg(short, long)]
     verbose: bool,
@@ -92,10 +101,40 @@ impl RunCmd {
             }
             return token.close();
         }
-        let token = Token::open(&options)?;
+        let mut token = Token::open(&options)?;
+        let serial = token.serial()?;
         let control = Control::new();
         let stop = control.clone();
         super::stop_on_signal(move || stop.stop())?;
-        serve(token, &self.vpcd, &control, self.verbose)
+        let timeout = Duration::from_secs(self.ready_timeout);
+        let announcement = Announcement {
+            serial,
+            link: link_name(options.link),
+            vpcd: self.vpcd.clone(),
+        };
+        let watcher = ready::announce_when_seen(control.clone(), announcement, timeout)
+            .map_err(|error| Error::io("starting the readiness thread", error))?;
+        let served = serve(token, &self.vpcd, &control, self.verbose);
+        control.stop();
+        let timed_out = watcher.join().unwrap_or(false);
+        served?;
+        if timed_out {
+            return Err(Error::Vpcd(format!(
+                "pcscd did not power the token on within {timeout:?} through vpcd at {}: is \
+                 a pcscd with a vpcd reader on that port running? (`ukey-sim pcscd` prints \
+                 the addresses of its readers)",
+                self.vpcd
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The link's name as `--link` spells it.
+fn link_name(link: LinkKind) -> &'static str {
+    match link {
+        LinkKind::Direct => "direct",
+        LinkKind::Ccid => "ccid",
+        LinkKind::Qemu => "qemu",
     }
 }
