@@ -10,3 +10,4 @@ pub(crate) mod list;
 pub(crate) mod pin;
 pub(crate) mod sign;
 pub(crate) mod verify;
+pub(crate) mod wait;
