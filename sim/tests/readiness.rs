@@ -21,7 +21,7 @@ fn one_line_names_reader_serial_and_link_once_pcscd_sees_the_token() -> TestResu
     let pcscd = Pcscd::start(1)?;
     let addr = pcscd.vpcd_addr(1).ok_or("no slot 1")?;
     let mut command = pcscd.command(SIM);
-    command.args(["--vpcd", &addr, "--link", "ccid"]);
+    command.args(["--vpcd", &addr, "--link", "ccid", "--serial", "10000001"]);
     let mut sim = Foreground::start(command)?;
     let line = sim.line(Duration::from_secs(20))?;
     assert_eq!(

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use ukey_sim::{Control, Error, LinkKind, Result, Token, TokenOptions, profile, serve, vpcd};
 
+use super::making::{self, Asked};
 use super::ready::{self, Announcement};
 
 /// How APDUs reach the applet.
@@ -47,9 +48,20 @@ pub(super) struct RunCmd {
     /// key, pin_policy) and [objects] (chuid, ccc, printed_information, key_history), with
     /// paths relative to the TOML file. A bad fixture is refused before any image is made;
     /// fixtures go into a token only when its image is made. Example:
-    /// sim/fixtures/ci-token.toml.
-    #[arg(long, value_name = "default|bjca|FILE.toml", default_value = "default")]
-    profile: String,
+    /// sim/fixtures/ci-token.toml. [default: default]
+    ///
+    /// Refused for an --image that exists already, unless --reprovision is given.
+    #[arg(long, value_name = "default|bjca|FILE.toml")]
+    profile: Option<String>,
+
+    /// The serial of a new token (default: the profile file's, else a random one).
+    #[arg(long, value_name = "N")]
+    serial: Option<u32>,
+
+    /// Re-personalise the token in the existing --image with --profile and --serial: its
+    /// keys, certificates, PINs and serial are replaced.
+    #[arg(long, requires = "image")]
+    reprovision: bool,
 
     /// Seed the RNG with N for reproducible runs. Insecure: keys become predictable.
     #[arg(long, value_name = "N")]
@@ -72,7 +84,13 @@ pub(super) struct RunCmd {
 
 impl RunCmd {
     pub(super) fn run(self) -> Result<()> {
-        let profile::Loaded { profile, fixtures } = profile::load(&self.profile)?;
+        let profile::Loaded { profile, fixtures } = making::settle(&Asked {
+            profile: self.profile.as_deref(),
+            serial: self.serial,
+            image: self.image.as_deref(),
+            reprovision: self.reprovision,
+            seed: self.insecure_seed,
+        })?;
         if let Some(seed) = self.insecure_seed {
             eprintln!(
                 "ukey-sim: warning: --insecure-seed {seed} makes the token's keys and \
@@ -100,6 +118,13 @@ impl RunCmd {
                 print!("{}", descriptors.lsusb());
             }
             return token.close();
+        }
+        if self.reprovision {
+            ukey_sim::reprovision(&options)?;
+            eprintln!(
+                "ukey-sim: re-personalised the token in the image, serial {}",
+                options.profile.serial
+            );
         }
         let mut token = Token::open(&options)?;
         let serial = token.serial()?;
