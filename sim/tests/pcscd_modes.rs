@@ -12,6 +12,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+#[path = "support/container.rs"]
+mod container;
 #[path = "support/foreground.rs"]
 mod foreground;
 #[path = "support/run.rs"]
@@ -19,6 +21,7 @@ mod run;
 #[path = "support/temp_dir.rs"]
 mod temp_dir;
 
+use container::in_container;
 use foreground::Foreground;
 use run::run;
 use temp_dir::TempDir;
@@ -28,18 +31,6 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 const SIM: &str = env!("CARGO_BIN_EXE_ukey-sim");
 const LINE: Duration = Duration::from_secs(20);
 const EXIT: Duration = Duration::from_secs(10);
-
-/// A shell command that runs `inner` with `run_dir` over `/run/pcscd`, in a mount
-/// namespace of its own (a container's view of the machine).
-fn in_container(run_dir: &Path, inner: &str) -> Command {
-    let mut command = Command::new("unshare");
-    command.args(["--mount", "--propagation", "private", "sh", "-c"]);
-    command.arg(format!(
-        "mkdir -p /run/pcscd && mount --bind '{}' /run/pcscd && exec {inner}",
-        run_dir.display()
-    ));
-    command
-}
 
 /// Processes whose command line mentions `text` (a pcscd's private directory).
 fn processes_mentioning(text: &str) -> Vec<String> {
