@@ -247,6 +247,16 @@ impl Pcscd {
             }
             thread::sleep(Duration::from_millis(10));
         }
+        // A port taken between the check and vpcd's bind: pcscd starts without that
+        // reader and says so in its log, while another program answers on the port.
+        let log = self.log();
+        if log.contains("init failed") {
+            return Err(Error::Pcscd(format!(
+                "a vpcd reader on ports {:?} (and the ports after them) could not start; is \
+                 a port taken? pcscd's log:\n{log}",
+                self.ports
+            )));
+        }
         for &port in &self.ports {
             for port in [port, port + 1] {
                 if TcpListener::bind(("0.0.0.0", port)).is_ok() {
