@@ -8,7 +8,9 @@ use clap::{Parser, Subcommand};
 use ukey_host::Selector;
 
 use crate::Ctx;
-use crate::commands::{ca, cert, csr, doctor, info, key, list, mgm, pin, reset, sign, verify};
+use crate::commands::{
+    ca, cert, csr, doctor, info, key, list, mgm, pin, reset, sign, verify, wait,
+};
 
 /// Exit codes, as `ukey --help` lists them.
 const EXIT_CODES: &str = "\
@@ -17,7 +19,7 @@ Exit codes:
   1   other failure (unreadable file, command refused by the token)
   2   wrong usage or invalid value
   3   the smart card service (pcscd) is not running
-  4   no reader, no token, token removed or busy
+  4   no reader, no token, token removed or busy, `ukey wait` timed out
   5   wrong PIN or PUK (tries are left)
   6   PIN or PUK blocked
   7   PIN or management key needed, or management key wrong
@@ -85,6 +87,8 @@ enum Command {
     Ca(ca::CaCmd),
     /// Find out why the token is not working and what to do about it.
     Doctor(doctor::DoctorCmd),
+    /// Wait until a ukey token is present (in --reader, or with --serial), then show it.
+    Wait(wait::WaitCmd),
 }
 
 /// Runs `ukey` and returns its exit code.
@@ -120,6 +124,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Verify(cmd) => cmd.run(&ctx),
         Command::Ca(cmd) => cmd.run(&ctx),
         Command::Doctor(cmd) => cmd.run(&ctx),
+        Command::Wait(cmd) => cmd.run(&ctx),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,3 +12,4 @@ pub(crate) mod pin;
 pub(crate) mod reset;
 pub(crate) mod sign;
 pub(crate) mod verify;
+pub(crate) mod wait;

@@ -56,6 +56,7 @@ fn token_exit_code(error: &TokenError) -> u8 {
         | TokenError::NoCard { .. }
         | TokenError::NoToken
         | TokenError::TokenNotFound { .. }
+        | TokenError::WaitTimedOut { .. }
         | TokenError::NotPiv { .. }
         | TokenError::CardRemoved
         | TokenError::CardReset

@@ -43,6 +43,14 @@ pub enum Error {
         /// The serial asked for.
         serial: u32,
     },
+    /// No ukey token came within the time given to [`crate::wait_for_token`].
+    #[error("no ukey token came within {waited:?}; last seen: {last}")]
+    WaitTimedOut {
+        /// How long was waited.
+        waited: std::time::Duration,
+        /// The last problem seen while waiting, or that nothing changed.
+        last: String,
+    },
     /// A card is present but it has no PIV application.
     #[error("the card in \"{reader}\" is not a ukey token (no PIV application)")]
     NotPiv {

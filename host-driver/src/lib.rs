@@ -4,8 +4,8 @@
 //! algorithm 54) as operations: the PIN and PUK, administration with the management key,
 //! data objects and certificates, key generation, a [`Signer`] per slot, and one
 //! [`status`](Token::status) of the whole token. [`readers`] and [`Token::open`] find
-//! tokens; [`transport`] is how APDUs reach them, and [`Recording`](transport::Recording)
-//! shows what each call costs. Certificates, requests and CMS are `ukey-cert`'s; the
+//! tokens, [`wait_for_token`] waits for one; [`transport`] is how APDUs reach them, and
+//! [`Recording`](transport::Recording) shows what each call costs. Certificates, requests and CMS are `ukey-cert`'s; the
 //! command line is `ukey-cli`'s. With the `serde` feature, the reports serialise.
 
 #![forbid(unsafe_code)]
@@ -19,6 +19,7 @@ mod readers;
 mod tlv;
 mod token;
 pub mod transport;
+mod wait;
 
 pub use error::{Error, Result};
 pub use keys::{DEFAULT_SIGNER_ID, PublicKey, sm2_z};
@@ -31,3 +32,4 @@ pub use token::{
     ApplicationInfo, DeviceInfo, KeyMetadata, ManagementKeyMetadata, PinStatus, RetryMetadata,
     SecretState, Signer, SlotStatus, Status, Token,
 };
+pub use wait::wait_for_token;

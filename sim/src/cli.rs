@@ -3,7 +3,9 @@
 //! Exit codes: 0 when stopped by SIGINT/SIGTERM or done, 1 on an error (the message is on
 //! stderr), 2 on a usage error.
 
+mod making;
 mod pcscd;
+mod ready;
 mod run;
 
 use std::process::ExitCode;

@@ -20,16 +20,19 @@
 //! to the dynamic loader). And inside the namespace an empty tmpfs hides pcscd's USB driver
 //! directory, so the private pcscd never claims a real USB reader the machine's pcscd uses.
 //!
-//! This needs root (or CAP_SYS_ADMIN) for the namespace and the bind mount, and creates an
-//! empty `/run/pcscd` if the machine has none. pcscd runs under a small shell that holds a
-//! pipe from this process: when the pipe closes (the [`Pcscd`] is dropped, or this process
-//! dies however it dies) the shell stops pcscd and waits for it; and pcscd dies with the
-//! shell (`setpriv --pdeathsig KILL`). No pcscd outlives its owner.
+//! The namespace needs root (or CAP_SYS_ADMIN), and creates an empty `/run/pcscd` if the
+//! machine has none. Where it is refused (containers, users who are not root) pcscd runs
+//! plainly and serves `/run/pcscd/pcscd.comm` itself, if no other pcscd does
+//! ([`isolation`]); it then sees the machine's USB readers too. pcscd runs under a small
+//! shell that holds a pipe from this process: when the pipe closes (the [`Pcscd`] is
+//! dropped, or this process dies however it dies) the shell stops pcscd and waits for it;
+//! and pcscd dies with the shell (`setpriv --pdeathsig KILL`). No pcscd outlives its owner.
 
 use std::ffi::OsStr;
 use std::fs;
 use std::io::ErrorKind;
 use std::net::TcpListener;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -37,6 +40,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+
+pub mod isolation;
+
+pub use isolation::{Choice, Isolation};
 
 /// The vpcd driver (Debian package vsmartcard-vpcd).
 const VPCD_DRIVER: &str = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so";
@@ -48,13 +55,16 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 const ATTEMPTS: usize = 3;
 
-/// Runs inside the namespace: `$1` is the private directory, `$2` pcscd's USB driver
-/// directory.
+/// Runs pcscd: `$1` is the private directory, `$2` pcscd's USB driver directory, `$3`
+/// `namespace` when it runs inside a mount namespace of its own (and mounts its directories
+/// there), `plain` otherwise.
 const LAUNCHER: &str = r#"
 exec 2>>"$1/launcher.log"
-mkdir -p /run/pcscd
-mount --bind "$1/run" /run/pcscd || exit 1
-if [ -d "$2" ]; then mount -t tmpfs -o size=16k,mode=0755 ukey-no-usb "$2" || exit 1; fi
+if [ "$3" = namespace ]; then
+  mkdir -p /run/pcscd
+  mount --bind "$1/run" /run/pcscd || exit 1
+  if [ -d "$2" ]; then mount -t tmpfs -o size=16k,mode=0755 ukey-no-usb "$2" || exit 1; fi
+fi
 setpriv --pdeathsig KILL pcscd --foreground --config "$1/reader.conf.d" >>"$1/pcscd.log" 2>&1 &
 pcscd=$!
 read -r line
@@ -70,16 +80,19 @@ pub struct Pcscd {
     dir: PathBuf,
     made_dir: bool,
     ports: Vec<u16>,
+    choice: Choice,
 }
 
 impl Pcscd {
     /// Starts a pcscd with `readers` vpcd readers (two slots each) on free ports, in a fresh
     /// directory under the system's temporary directory.
+    /// It runs in a mount namespace if it can, else plainly ([`isolation::choose`]).
     pub fn start(readers: usize) -> Result<Self> {
+        let choice = isolation::choose(None)?;
         let mut last = None;
         for _ in 0..ATTEMPTS {
             let dir = fresh_dir()?;
-            match free_ports(readers).and_then(|ports| Self::launch(&dir, &ports, true)) {
+            match free_ports(readers).and_then(|ports| Self::launch(&dir, &ports, true, &choice)) {
                 Ok(pcscd) => return Ok(pcscd),
                 Err(error) => {
                     let _ = fs::remove_dir(&dir);
@@ -92,17 +105,19 @@ impl Pcscd {
 
     /// Starts a pcscd with a vpcd reader on each of `ports` (slot 0 on the port, slot 1 on
     /// the next), keeping its socket, configuration and log in `dir`. When it stops it
-    /// removes what it put there, and `dir` itself if it created it.
-    pub fn start_at(dir: &Path, ports: &[u16]) -> Result<Self> {
-        Self::launch(dir, ports, !dir.exists())
+    /// removes what it put there, and `dir` itself if it created it. A port (or the one
+    /// after it) already taken is an error, and nothing is left running.
+    pub fn start_at(dir: &Path, ports: &[u16], choice: &Choice) -> Result<Self> {
+        Self::launch(dir, ports, !dir.exists(), choice)
     }
 
-    fn launch(dir: &Path, ports: &[u16], made_dir: bool) -> Result<Self> {
+    fn launch(dir: &Path, ports: &[u16], made_dir: bool, choice: &Choice) -> Result<Self> {
         if ports.is_empty() {
             return Err(Error::Pcscd(
                 "a pcscd needs at least one vpcd reader".into(),
             ));
         }
+        check_ports_free(ports)?;
         if !Path::new(VPCD_DRIVER).exists() {
             return Err(Error::Pcscd(format!(
                 "{VPCD_DRIVER} is missing: install vsmartcard-vpcd (and pcscd)"
@@ -121,23 +136,26 @@ impl Pcscd {
             })
             .and_then(|()| fs::write(config.join("vpcd"), reader_conf(ports, &drivers)))
             .map_err(|error| Error::io(format!("preparing {}", dir.display()), error))?;
-        let mut child = Command::new("unshare")
-            .args([
-                "--mount",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-                LAUNCHER,
-                "sh",
-            ])
+        let launcher_log = fs::File::create(dir.join("launcher.log"))
+            .map_err(|error| Error::io(format!("preparing {}", dir.display()), error))?;
+        let (mut command, mode) = match choice.isolation {
+            Isolation::Namespace => {
+                let mut command = Command::new("unshare");
+                command.args(["--mount", "--propagation", "private", "sh"]);
+                (command, "namespace")
+            }
+            Isolation::Plain => (Command::new("sh"), "plain"),
+        };
+        let mut child = command
+            .args(["-c", LAUNCHER, "sh"])
             .arg(dir)
             .arg(USB_DRIVERS)
+            .arg(mode)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(launcher_log)
             .spawn()
-            .map_err(|error| Error::io("running unshare (util-linux)", error))?;
+            .map_err(|error| Error::io("running pcscd's launcher", error))?;
         let lifeline = child.stdin.take();
         let mut pcscd = Self {
             child,
@@ -145,6 +163,7 @@ impl Pcscd {
             dir: dir.to_path_buf(),
             made_dir,
             ports: ports.to_vec(),
+            choice: choice.clone(),
         };
         pcscd.wait_ready()?;
         Ok(pcscd)
@@ -152,7 +171,15 @@ impl Pcscd {
 
     /// The socket clients use: set `PCSCLITE_CSOCK_NAME` to it.
     pub fn socket(&self) -> PathBuf {
-        self.dir.join("run").join("pcscd.comm")
+        match self.choice.isolation {
+            Isolation::Namespace => self.dir.join("run").join("pcscd.comm"),
+            Isolation::Plain => PathBuf::from(isolation::SYSTEM_SOCKET),
+        }
+    }
+
+    /// How this pcscd is kept apart from the machine's, and why.
+    pub fn isolation(&self) -> &Choice {
+        &self.choice
     }
 
     /// The directory holding the socket, the configuration and the log.
@@ -204,11 +231,10 @@ impl Pcscd {
     fn wait_ready(&mut self) -> Result<()> {
         let started = Instant::now();
         let socket = self.socket();
-        while !socket.exists() {
+        while UnixStream::connect(&socket).is_err() {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(Error::Pcscd(format!(
-                    "pcscd exited ({status}) before it was ready; it needs root for its mount \
-                     namespace. Its log:\n{}",
+                    "pcscd exited ({status}) before it was ready. Its log:\n{}",
                     self.log()
                 )));
             }
@@ -220,6 +246,16 @@ impl Pcscd {
                 )));
             }
             thread::sleep(Duration::from_millis(10));
+        }
+        // A port taken between the check and vpcd's bind: pcscd starts without that
+        // reader and says so in its log, while another program answers on the port.
+        let log = self.log();
+        if log.contains("init failed") {
+            return Err(Error::Pcscd(format!(
+                "a vpcd reader on ports {:?} (and the ports after them) could not start; is \
+                 a port taken? pcscd's log:\n{log}",
+                self.ports
+            )));
         }
         for &port in &self.ports {
             for port in [port, port + 1] {
@@ -313,6 +349,26 @@ fn friendly_name(reader: usize) -> String {
         0 => FRIENDLY_NAME.to_string(),
         n => format!("{FRIENDLY_NAME} {n}"),
     }
+}
+
+/// Fails, naming the port, when a port of `ports` or the one after it is taken.
+fn check_ports_free(ports: &[u16]) -> Result<()> {
+    for &port in ports {
+        let Some(next) = port.checked_add(1) else {
+            return Err(Error::Pcscd(format!(
+                "port {port} has no port after it for slot 1; choose a lower one"
+            )));
+        };
+        for port in [port, next] {
+            if let Err(error) = TcpListener::bind(("0.0.0.0", port)) {
+                return Err(Error::Pcscd(format!(
+                    "port {port} is not free ({error}); a vpcd reader on port P needs P and \
+                     P+1, so choose others or --port 0 for free ones"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Finds `count` ports that are free together with the port after each (vpcd binds

@@ -57,6 +57,7 @@ mod fixture;
 mod pem;
 mod private_key;
 mod provision;
+mod serial;
 
 use std::fs;
 use std::path::Path;
@@ -67,6 +68,7 @@ use ukey_firmware::{ManagementKey, ManagementKeyAlgorithm, Profile, ProfileError
 use crate::error::{Error, Result};
 
 pub use fixture::Fixtures;
+pub use serial::{names_serial, random_serial};
 
 /// The serial number of the built-in profiles.
 pub const DEFAULT_SERIAL: u32 = 10_000_001;

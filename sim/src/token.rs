@@ -142,6 +142,12 @@ impl Token {
         }
     }
 
+    /// The token's serial, asked in process before it is played and left out of the
+    /// trace ([`crate::identity::serial`]).
+    pub fn serial(&mut self) -> Result<u32> {
+        crate::identity::serial(self.link())
+    }
+
     fn link(&mut self) -> &mut dyn Link {
         match &mut self.inner {
             Inner::Direct(link) => link.as_mut(),

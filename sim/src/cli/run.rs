@@ -1,9 +1,13 @@
 //! `ukey-sim [OPTIONS]`: plays a token in a vpcd reader until SIGINT or SIGTERM.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use ukey_sim::{Control, LinkKind, Result, Token, TokenOptions, profile, serve, vpcd};
+use ukey_sim::{Control, Error, LinkKind, Result, Token, TokenOptions, profile, serve, vpcd};
+
+use super::making::{self, Asked};
+use super::ready::{self, Announcement};
 
 /// How APDUs reach the applet.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -44,13 +48,30 @@ pub(super) struct RunCmd {
     /// key, pin_policy) and [objects] (chuid, ccc, printed_information, key_history), with
     /// paths relative to the TOML file. A bad fixture is refused before any image is made;
     /// fixtures go into a token only when its image is made. Example:
-    /// sim/fixtures/ci-token.toml.
-    #[arg(long, value_name = "default|bjca|FILE.toml", default_value = "default")]
-    profile: String,
+    /// sim/fixtures/ci-token.toml. [default: default]
+    ///
+    /// Refused for an --image that exists already, unless --reprovision is given.
+    #[arg(long, value_name = "default|bjca|FILE.toml")]
+    profile: Option<String>,
+
+    /// The serial of a new token (default: the profile file's, else a random one).
+    #[arg(long, value_name = "N")]
+    serial: Option<u32>,
+
+    /// Re-personalise the token in the existing --image with --profile and --serial: its
+    /// keys, certificates, PINs and serial are replaced.
+    #[arg(long, requires = "image")]
+    reprovision: bool,
 
     /// Seed the RNG with N for reproducible runs. Insecure: keys become predictable.
     #[arg(long, value_name = "N")]
     insecure_seed: Option<u64>,
+
+    /// Give up, with an error, when pcscd has not powered the token on within SECS (no
+    /// vpcd listening at the address, a wrong port). Once it has, one line on stdout says
+    /// so: `ready reader="NAME" serial=N link=LINK vpcd=HOST:PORT`.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    ready_timeout: u64,
 
     /// Log every power event, APDU and status word in hex to stderr.
     #[arg(short, long)]
@@ -63,7 +84,13 @@ pub(super) struct RunCmd {
 
 impl RunCmd {
     pub(super) fn run(self) -> Result<()> {
-        let profile::Loaded { profile, fixtures } = profile::load(&self.profile)?;
+        let profile::Loaded { profile, fixtures } = making::settle(&Asked {
+            profile: self.profile.as_deref(),
+            serial: self.serial,
+            image: self.image.as_deref(),
+            reprovision: self.reprovision,
+            seed: self.insecure_seed,
+        })?;
         if let Some(seed) = self.insecure_seed {
             eprintln!(
                 "ukey-sim: warning: --insecure-seed {seed} makes the token's keys and \
@@ -92,10 +119,47 @@ impl RunCmd {
             }
             return token.close();
         }
-        let token = Token::open(&options)?;
+        if self.reprovision {
+            ukey_sim::reprovision(&options)?;
+            eprintln!(
+                "ukey-sim: re-personalised the token in the image, serial {}",
+                options.profile.serial
+            );
+        }
+        let mut token = Token::open(&options)?;
+        let serial = token.serial()?;
         let control = Control::new();
         let stop = control.clone();
         super::stop_on_signal(move || stop.stop())?;
-        serve(token, &self.vpcd, &control, self.verbose)
+        let timeout = Duration::from_secs(self.ready_timeout);
+        let announcement = Announcement {
+            serial,
+            link: link_name(options.link),
+            vpcd: self.vpcd.clone(),
+        };
+        let watcher = ready::announce_when_seen(control.clone(), announcement, timeout)
+            .map_err(|error| Error::io("starting the readiness thread", error))?;
+        let served = serve(token, &self.vpcd, &control, self.verbose);
+        control.stop();
+        let timed_out = watcher.join().unwrap_or(false);
+        served?;
+        if timed_out {
+            return Err(Error::Vpcd(format!(
+                "pcscd did not power the token on within {timeout:?} through vpcd at {}: is \
+                 a pcscd with a vpcd reader on that port running? (`ukey-sim pcscd` prints \
+                 the addresses of its readers)",
+                self.vpcd
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The link's name as `--link` spells it.
+fn link_name(link: LinkKind) -> &'static str {
+    match link {
+        LinkKind::Direct => "direct",
+        LinkKind::Ccid => "ccid",
+        LinkKind::Qemu => "qemu",
     }
 }

@@ -84,6 +84,10 @@ impl TokenProcess {
                 super::slow_flash::WRITE_MICROS.to_string(),
             );
         }
+        // The profile makes the token; a token already made is refused a profile.
+        if !launch.image.exists() {
+            command.arg("--profile").arg(&launch.profile);
+        }
         let mut child = command
             .args([
                 "--vpcd",
@@ -93,8 +97,6 @@ impl TokenProcess {
             ])
             .arg("--image")
             .arg(&launch.image)
-            .arg("--profile")
-            .arg(&launch.profile)
             .arg("-v")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
