@@ -20,27 +20,25 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_for_token() {
-  for _ in $(seq 100); do
-    "$bin/ukey" --json list 2>/dev/null | grep -q '"serial"' && return 0
-    sleep 0.1
-  done
-  echo "demo: the token did not appear in the reader; see $work/pcscd.out" >&2
-  return 1
-}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 say "A private pcscd with a vpcd reader on port $port (the system's pcscd is not touched)"
 "$bin/ukey-sim" pcscd --port "$port" --dir "$work/pcscd" >"$work/pcscd.out" 2>&1 &
 pids+=($!)
-for _ in $(seq 50); do [ -S "$work/pcscd/run/pcscd.comm" ] && break; sleep 0.1; done
-export PCSCLITE_CSOCK_NAME="$work/pcscd/run/pcscd.comm"
+# Its first line on stdout names the socket, in a mount namespace or plain mode alike.
+for _ in $(seq 100); do grep -q '^export ' "$work/pcscd.out" && break; sleep 0.1; done
+socket_line=$(grep -m1 '^export PCSCLITE_CSOCK_NAME=' "$work/pcscd.out") || {
+  echo "demo: pcscd did not start:" >&2
+  cat "$work/pcscd.out" >&2
+  exit 1
+}
+eval "$socket_line"
 
 say "A virtual token in that reader, through the emulated USB CCID device, flash in token.img"
 "$bin/ukey-sim" --vpcd "127.0.0.1:$port" --link ccid --image "$work/token.img" --profile bjca &
 pids+=($!)
-wait_for_token
+run "$bin/ukey" wait --timeout 20
 cd "$work"
 run "$bin/ukey" list
 run "$bin/ukey" info
@@ -83,7 +81,7 @@ say "The token keeps its keys across a replug (image file)"
 kill "${pids[1]}"; wait "${pids[1]}" 2>/dev/null || true
 "$bin/ukey-sim" --vpcd "127.0.0.1:$port" --link ccid --image "$work/token.img" &
 pids[1]=$!
-wait_for_token
+run "$bin/ukey" wait --timeout 20
 run "$bin/ukey" sign --slot 9c --pin "$pin" contract.txt
 run "$bin/ukey" verify contract.txt --cert sm2.crt
 run "$bin/ukey" doctor
