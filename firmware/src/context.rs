@@ -115,7 +115,11 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
     /// Reads the records, making them from the factory state first on a blank flash.
     fn load(&mut self) -> Result<Opened, OpenError> {
         let opened = match self.store.inspect(FACTORY_KEY)? {
-            Contents::Found => match self.store.fetch(FACTORY_KEY)? {
+            Contents::Found => match self
+                .store
+                .finish_interrupted_erases()
+                .and_then(|_| self.store.fetch(FACTORY_KEY))?
+            {
                 Some(bytes) => {
                     self.factory = Factory::decode(bytes).map_err(|_| OpenError::Corrupted)?;
                     Opened::Existing
