@@ -20,8 +20,10 @@ use sequential_storage::map::{Key, MapConfig, MapStorage, SerializationError, Va
 
 use crate::flash::PAGE_SIZE;
 
+mod audit;
 mod interrupted;
 
+pub(crate) use audit::Seen;
 use interrupted::Settled;
 
 /// Bytes of a serialized key.
@@ -149,6 +151,12 @@ impl<F: NorFlash + MultiwriteNorFlash> Store<F> {
     /// [`Store::inspect`] has found the flash to be a store, before any other use.
     pub(crate) fn finish_interrupted_erases(&mut self) -> Result<u32, StoreError> {
         interrupted::finish_erases(&mut self.map.flash().0)
+    }
+
+    /// Calls `visit` for every record in the flash, oldest first, damaged ones included:
+    /// what the other look-ups skip silently.
+    pub(crate) fn audit(&mut self, visit: impl FnMut(Seen)) -> Result<(), StoreError> {
+        audit::walk(&mut self.map.flash().0, &mut self.buffer.0, visit)
     }
 
     /// The latest value stored under `key`, borrowed from the store's own buffer.
@@ -542,6 +550,46 @@ mod tests {
         store.remove(0).unwrap();
         assert_eq!(store.keys(&mut keys), Ok(()));
         assert_eq!(keys.len(), MAX_KEYS);
+    }
+
+    #[test]
+    fn the_audit_sees_what_sequential_storage_sees_and_the_damage_it_skips() {
+        let mut store = blank::<SMALL>();
+        for round in 0..30u8 {
+            store
+                .store(
+                    u16::from(round % 3),
+                    &value(round, 300 + 41 * usize::from(round)),
+                )
+                .unwrap();
+        }
+        store.remove(1).unwrap();
+        let mut theirs = std::vec::Vec::new();
+        store
+            .for_each_record(|key, _| {
+                theirs.push(Seen::Intact(key));
+                Ok(())
+            })
+            .unwrap();
+        let mut ours = std::vec::Vec::new();
+        store.audit(|seen| ours.push(seen)).unwrap();
+        assert_eq!(ours, theirs, "the same records, oldest first");
+
+        // One flipped bit in the newest record of key 2: sequential-storage falls back to
+        // the one before without a word; the audit sees the damage.
+        let mut image = *store.into_flash().as_bytes();
+        let newest = value(29, 300 + 41 * 29);
+        let at = image
+            .windows(newest.len())
+            .rposition(|window| window == &newest[..])
+            .unwrap();
+        image[at + 5] ^= 0x04;
+        let mut store = Store::open(RamFlash::from_bytes(&image)).unwrap();
+        assert_eq!(store.fetch(2), Ok(Some(&value(26, 300 + 41 * 26)[..])));
+        let mut seen = std::vec::Vec::new();
+        store.audit(|s| seen.push(s)).unwrap();
+        assert_eq!(seen.last(), Some(&Seen::Damaged(Some(2))));
+        assert_eq!(seen.len(), ours.len());
     }
 
     #[test]

@@ -20,13 +20,18 @@ use super::{MAX_WORD, StoreError, is_erased};
 /// rule sequential-storage 8 reads its markers by, so the two always agree.
 const HALF_MARKER_BITS: u32 = 4;
 
-/// Whether the page starting at `page` has no start marker: it holds no live record.
-fn start_unmarked<F: ReadNorFlash>(flash: &mut F, page: u32) -> Result<bool, F::Error> {
+/// Whether the page marker read at `at` is written, as sequential-storage reads it.
+pub(super) fn marker_written<F: ReadNorFlash>(flash: &mut F, at: u32) -> Result<bool, F::Error> {
     let mut marker = [0u8; MAX_WORD];
     let marker = &mut marker[..F::READ_SIZE.min(MAX_WORD)];
-    flash.read(page, marker)?;
+    flash.read(at, marker)?;
     let cleared: u32 = marker.iter().map(|byte| byte.count_zeros()).sum();
-    Ok(cleared < HALF_MARKER_BITS)
+    Ok(cleared >= HALF_MARKER_BITS)
+}
+
+/// Whether the page starting at `page` has no start marker: it holds no live record.
+fn start_unmarked<F: ReadNorFlash>(flash: &mut F, page: u32) -> Result<bool, F::Error> {
+    Ok(!marker_written(flash, page)?)
 }
 
 /// Erases every page whose erase a power cut interrupted (no start marker, yet not erased);
