@@ -191,6 +191,17 @@ fn a_lost_record_beside_keys_comes_back_blocked_and_only_reset_recovers() {
         for pin in [&b"123456"[..], NEW_PIN] {
             assert_eq!(verify(&mut *c, pin), 0x6983, "{name}: PIN blocked");
         }
+        assert_eq!(
+            send(&mut *c, &apdu(0, 0x20, 0, 0x80, &[])).1,
+            0x6983,
+            "{name}"
+        );
+        let puk_change = [padded(b"12345678"), padded(b"87654321")].concat();
+        assert_eq!(
+            send(&mut *c, &apdu(0, 0x24, 0, 0x81, &puk_change)).1,
+            0x6983,
+            "{name}"
+        );
         let puk_reset = [padded(b"12345678"), padded(b"123456")].concat();
         assert_eq!(
             send(&mut *c, &apdu(0, 0x2C, 0, 0x80, &puk_reset)).1,
