@@ -220,6 +220,25 @@ mod tests {
     }
 
     #[test]
+    fn a_torn_erase_can_stop_anywhere() {
+        let mut written = Flash::new();
+        assert_eq!(written.write(0, &[0; 2 * PAGE_SIZE]), Ok(()));
+        for (stop, erased) in [
+            (0, 0),
+            (102, 100),
+            (PAGE - 4, PAGE_SIZE - 4),
+            (PAGE + 8, PAGE_SIZE + 8),
+        ] {
+            let mut flash = PowerCutFlash::new(written.clone(), Some(0)).erase_stops_at(stop);
+            assert_eq!(flash.erase(0, 2 * PAGE), Err(PowerCutError::PowerCut));
+            let image = flash.into_inner();
+            let (first, second) = image.as_bytes().split_at(erased);
+            assert!(first.iter().all(|&b| b == 0xFF), "stopped at {stop}");
+            assert!(second.iter().all(|&b| b == 0), "stopped at {stop}");
+        }
+    }
+
+    #[test]
     fn a_cut_write_with_no_whole_word_to_store_changes_nothing() {
         // One word (half a word is no word), then a misaligned request.
         for (offset, len) in [(8, 4), (2, 8)] {
