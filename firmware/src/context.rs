@@ -12,9 +12,12 @@ use crate::card::{OpenError, Opened};
 use crate::crypto::pin::SALT_LEN;
 use crate::profile::Profile;
 use crate::state::{
-    DataObject, FACTORY_KEY, Factory, MAX_OBJECT, SECURITY_KEY, Security, SlotKey, Volatile,
+    DataObject, FACTORY_KEY, Factory, MAX_OBJECT, SECURITY_COPIES, SECURITY_KEY, Security, SlotKey,
+    Volatile,
 };
 use crate::store::{Contents, Store, StoreError};
+
+mod recover;
 
 /// Where a card keeps its context: an explicit zero tag for [`Place::Empty`] and no niche,
 /// so an empty card is all zero bytes and a board's `static` card lands in `.bss`, rather
@@ -45,6 +48,10 @@ pub struct Context<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> {
     /// What the token was made with.
     pub factory: Factory,
     security: Security,
+    /// The generation of `security`'s stored copies; the next change writes the one after.
+    generation: u32,
+    /// A version-1 security record is still stored, to be removed by the next change.
+    single_record: bool,
     keys: [Option<SlotKey>; 4],
     /// Security state of this session.
     pub volatile: Volatile,
@@ -102,6 +109,8 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
                 profile: profile.clone(),
             },
             security: Security::blocked(profile),
+            generation: 0,
+            single_record: false,
             keys: Default::default(),
             volatile: Volatile::default(),
         });
@@ -114,31 +123,25 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
 
     /// Reads the records, making them from the factory state first on a blank flash.
     fn load(&mut self) -> Result<Opened, OpenError> {
-        let opened = match self.store.inspect(FACTORY_KEY)? {
-            Contents::Found => match self.store.fetch(FACTORY_KEY)? {
+        let new = match self.store.inspect(FACTORY_KEY)? {
+            Contents::Found => match self
+                .store
+                .finish_interrupted_erases()
+                .and_then(|_| self.store.fetch(FACTORY_KEY))?
+            {
                 Some(bytes) => {
                     self.factory = Factory::decode(bytes).map_err(|_| OpenError::Corrupted)?;
-                    Opened::Existing
+                    false
                 }
                 None => return Err(OpenError::Corrupted),
             },
             Contents::Blank => {
                 self.store.store(FACTORY_KEY, &self.factory.encode())?;
-                Opened::New
+                true
             }
             Contents::Foreign => return Err(OpenError::Corrupted),
         };
-        match self.store.fetch(SECURITY_KEY)? {
-            Some(bytes) => {
-                self.security = Security::decode(bytes).map_err(|_| OpenError::Corrupted)?
-            }
-            None => {
-                let salts = [self.salt(), self.salt()];
-                let security = Security::factory(&self.factory.profile, salts);
-                self.store.store(SECURITY_KEY, &security.encode())?;
-                self.security = security;
-            }
-        }
+        let damage = self.load_security()?;
         if self.security.wipe_pending {
             self.finish_wipe()?;
         }
@@ -148,7 +151,11 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
                 None => None,
             };
         }
-        Ok(opened)
+        Ok(if new {
+            Opened::New
+        } else {
+            Opened::Existing(damage)
+        })
     }
 
     /// Gives the flash back.
@@ -161,10 +168,32 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
         &self.security
     }
 
-    /// Stores `security` in one write, then adopts it.
+    /// Stores `security` as the next generation, then adopts it. The first copy's write is
+    /// the change: once it is in the flash, opening reads the new state.
     pub fn save_security(&mut self, security: Security) -> Result<(), StatusWord> {
-        self.store.store(SECURITY_KEY, &security.encode())?;
+        Ok(self.store_security(security)?)
+    }
+
+    /// [`Context::save_security`] with the store's own error; drops a version-1 record
+    /// once its successor is stored.
+    fn store_security(&mut self, security: Security) -> Result<(), StoreError> {
+        let generation = self.generation.saturating_add(1);
+        self.write_copies(generation, &security)?;
+        self.generation = generation;
         self.security = security;
+        if self.single_record {
+            self.store.remove(SECURITY_KEY)?;
+            self.single_record = false;
+        }
+        Ok(())
+    }
+
+    /// Writes both copies of `security` as generation `generation`, in order.
+    fn write_copies(&mut self, generation: u32, security: &Security) -> Result<(), StoreError> {
+        let bytes = security.encode(generation);
+        for key in SECURITY_COPIES {
+            self.store.store(key, &bytes)?;
+        }
         Ok(())
     }
 
@@ -223,18 +252,25 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
     fn finish_wipe(&mut self) -> Result<(), StoreError> {
         let mut keys = heapless::Vec::new();
         self.store.keys(&mut keys)?;
-        for key in keys
-            .into_iter()
-            .filter(|&k| k != FACTORY_KEY && k != SECURITY_KEY)
-        {
+        for key in keys.into_iter().filter(|&k| is_content(k)) {
             self.store.remove(key)?;
         }
         let mut security = self.security.clone();
         security.wipe_pending = false;
-        self.store.store(SECURITY_KEY, &security.encode())?;
-        self.security = security;
-        Ok(())
+        self.store_security(security)
     }
+
+    /// Whether any key or object record is stored.
+    fn has_contents(&mut self) -> Result<bool, StoreError> {
+        let mut keys = heapless::Vec::new();
+        self.store.keys(&mut keys)?;
+        Ok(keys.into_iter().any(is_content))
+    }
+}
+
+/// Whether store key `key` holds a key or an object (not the factory or security record).
+fn is_content(key: u16) -> bool {
+    key != FACTORY_KEY && key != SECURITY_KEY && !SECURITY_COPIES.contains(&key)
 }
 
 fn salt<R: CryptoRng>(rng: &mut R) -> [u8; SALT_LEN] {

@@ -25,7 +25,7 @@ mod state;
 mod store;
 
 pub use apdu::{MAX_COMMAND_DATA, MAX_RESPONSE_DATA};
-pub use card::{Card, OpenError, Opened, ProvisionError};
+pub use card::{Card, Damage, OpenError, Opened, ProvisionError, SecurityRecord};
 pub use profile::{ManagementKey, ManagementKeyAlgorithm, Profile, ProfileError};
 pub use state::MAX_OBJECT;
 

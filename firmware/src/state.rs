@@ -3,9 +3,12 @@
 //!
 //! Records and their store keys:
 //! - [`Factory`] (`0x0001`): the profile the token was made with; written once, read by RESET.
-//! - [`Security`] (`0x0002`): PIN, PUK, management key, and the "wipe pending" mark that makes
-//!   RESET atomic (set in the same write that restores the defaults, cleared once every key
-//!   and object record is gone; while set, no key or object is visible).
+//! - [`Security`]: PIN, PUK, management key, and the "wipe pending" mark that makes RESET
+//!   atomic (set in the same write that restores the defaults, cleared once every key and
+//!   object record is gone; while set, no key or object is visible). Kept twice with a
+//!   generation number ([`SECURITY_COPIES`], `0x0003` and `0x0004`, version 2), so a damaged
+//!   copy falls back to its twin rather than to an older PIN; tokens made before that keep
+//!   one version-1 record under [`SECURITY_KEY`] (`0x0002`) until their first change.
 //! - [`SlotKey`] (`0x0100 + slot index`, see [`SlotKey::store_key`]): one per key slot.
 //! - data objects (`0x0200 + index`, see [`DataObject`]): raw object bytes.
 
@@ -22,8 +25,11 @@ pub const MAX_OBJECT: usize = 3328;
 
 /// Store key of the factory record.
 pub const FACTORY_KEY: u16 = 0x0001;
-/// Store key of the security record.
+/// Store key of the version-1 security record, written once per change before the record
+/// was kept twice; still read, never written.
 pub const SECURITY_KEY: u16 = 0x0002;
+/// Store keys of the two copies of the security record, written in this order.
+pub const SECURITY_COPIES: [u16; 2] = [0x0003, 0x0004];
 
 /// A record that did not decode: the flash holds something this firmware did not write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -239,9 +245,12 @@ pub struct Security {
 }
 
 impl Security {
-    const VERSION: u8 = 1;
-    /// Encoded length.
-    pub const LEN: usize = 1 + 2 * PinState::LEN + 33 + 2;
+    /// The version of a record with one copy and no generation.
+    const SINGLE: u8 = 1;
+    /// The version of a copy with its generation.
+    const COPY: u8 = 2;
+    /// Encoded length of a copy: version, generation, fields.
+    pub const LEN: usize = 1 + 4 + 2 * PinState::LEN + 33 + 2;
 
     /// PIN and PUK blocked, with `profile`'s management key: what a context holds until its
     /// stored record is read, so that opening hashes no PIN it will throw away.
@@ -255,6 +264,26 @@ impl Security {
         }
     }
 
+    /// What a token whose security record is lost comes back with: PIN and PUK blocked and
+    /// matching nothing, and a management key of `profile`'s algorithm made of `random`
+    /// bytes nobody knows, so only RESET (which needs PIN and PUK blocked) brings it back.
+    /// `None` only for a management key longer than 32 bytes, which no algorithm has.
+    pub fn lost(profile: &Profile, random: &[u8; 32]) -> Option<Self> {
+        let algorithm = profile.management_key.algorithm;
+        let blocked = |tries_max: u8| PinState {
+            tries_max,
+            ..PinState::BLOCKED
+        };
+        let key = random.get(..algorithm.key_len())?;
+        Some(Self {
+            pin: blocked(profile.pin_tries),
+            puk: blocked(profile.puk_tries),
+            management_key: ManagementKey::new(algorithm, key)?,
+            management_key_is_default: false,
+            wipe_pending: false,
+        })
+    }
+
     /// The factory state of `profile`, with fresh salts.
     pub fn factory(profile: &Profile, salts: [[u8; SALT_LEN]; 2]) -> Self {
         Self {
@@ -266,10 +295,11 @@ impl Security {
         }
     }
 
-    /// The record's bytes.
-    pub fn encode(&self) -> Writer<{ Self::LEN }> {
+    /// The bytes of a copy of generation `generation`.
+    pub fn encode(&self, generation: u32) -> Writer<{ Self::LEN }> {
         let mut w = Writer::new();
-        put(&mut w, &[Self::VERSION]);
+        put(&mut w, &[Self::COPY]);
+        put(&mut w, &generation.to_be_bytes());
         self.pin.encode(&mut w);
         self.puk.encode(&mut w);
         encode_management_key(&self.management_key, &mut w);
@@ -283,25 +313,29 @@ impl Security {
         w
     }
 
-    /// Reads a record written by [`Security::encode`].
-    pub fn decode(bytes: &[u8]) -> Result<Self, Malformed> {
+    /// Reads a copy written by [`Security::encode`], or a version-1 record (generation 0);
+    /// gives its generation.
+    pub fn decode(bytes: &[u8]) -> Result<(u32, Self), Malformed> {
         let mut r = Reader(bytes);
-        if r.byte()? != Self::VERSION {
-            return Err(Malformed);
-        }
+        let generation = match r.byte()? {
+            Self::SINGLE => 0,
+            Self::COPY => u32::from_be_bytes(r.array()?),
+            _ => return Err(Malformed),
+        };
         let pin = PinState::decode(&mut r)?;
         let puk = PinState::decode(&mut r)?;
         let management_key = decode_management_key(&mut r)?;
         let management_key_is_default = r.flag()?;
         let wipe_pending = r.flag()?;
         r.end()?;
-        Ok(Self {
+        let security = Self {
             pin,
             puk,
             management_key,
             management_key_is_default,
             wipe_pending,
-        })
+        };
+        Ok((generation, security))
     }
 }
 
@@ -514,7 +548,7 @@ mod tests {
         };
         assert_eq!(Factory::decode(&factory.encode()), Ok(factory));
         let security = Security::factory(&profile, [[1; SALT_LEN], [2; SALT_LEN]]);
-        assert_eq!(Security::decode(&security.encode()), Ok(security));
+        assert_eq!(Security::decode(&security.encode(7)), Ok((7, security)));
         let key = SigningKey::new(KeyAlgorithm::Sm2, &[3; SCALAR_LEN]).expect("valid scalar");
         let key = SlotKey::prepared(key, PinPolicy::Always, KeyOrigin::Imported);
         assert_eq!(SlotKey::decode(key.encode().as_ref()), Ok(key));
@@ -535,8 +569,18 @@ mod tests {
     #[test]
     fn foreign_bytes_do_not_decode() {
         assert_eq!(Security::decode(&[1, 2, 3]), Err(Malformed));
-        let mut bytes = Security::factory(&Profile::standard(1), [[0; 16]; 2]).encode();
-        bytes[1 + SALT_LEN + HASH_LEN] = 16;
+        let mut bytes = Security::factory(&Profile::standard(1), [[0; 16]; 2]).encode(1);
+        bytes[5 + SALT_LEN + HASH_LEN] = 16;
         assert_eq!(Security::decode(&bytes), Err(Malformed));
+        bytes[0] = 3;
+        assert_eq!(Security::decode(&bytes), Err(Malformed));
+    }
+
+    #[test]
+    fn a_version_1_record_reads_as_generation_0() {
+        let security = Security::factory(&Profile::standard(1), [[4; 16]; 2]);
+        let copy = security.encode(9);
+        let single = [&[1][..], &copy[5..]].concat();
+        assert_eq!(Security::decode(&single), Ok((0, security)));
     }
 }

@@ -20,6 +20,12 @@ use sequential_storage::map::{Key, MapConfig, MapStorage, SerializationError, Va
 
 use crate::flash::PAGE_SIZE;
 
+mod audit;
+mod interrupted;
+
+pub(crate) use audit::Seen;
+use interrupted::Settled;
+
 /// Bytes of a serialized key.
 const KEY_LEN: usize = 2;
 
@@ -98,41 +104,6 @@ pub(crate) enum Contents {
     Foreign,
 }
 
-/// A flash seen through a view that reads and never writes or erases.
-struct ReadOnly<'a, F>(&'a mut F);
-
-impl<F: NorFlash> ErrorType for ReadOnly<'_, F> {
-    type Error = embedded_storage::nor_flash::NorFlashErrorKind;
-}
-
-impl<F: NorFlash> ReadNorFlash for ReadOnly<'_, F> {
-    const READ_SIZE: usize = F::READ_SIZE;
-
-    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
-        use embedded_storage::nor_flash::NorFlashError;
-        self.0.read(offset, bytes).map_err(|e| e.kind())
-    }
-
-    fn capacity(&self) -> usize {
-        self.0.capacity()
-    }
-}
-
-impl<F: NorFlash> NorFlash for ReadOnly<'_, F> {
-    const WRITE_SIZE: usize = F::WRITE_SIZE;
-    const ERASE_SIZE: usize = F::ERASE_SIZE;
-
-    fn erase(&mut self, _from: u32, _to: u32) -> Result<(), Self::Error> {
-        Err(embedded_storage::nor_flash::NorFlashErrorKind::Other)
-    }
-
-    fn write(&mut self, _offset: u32, _bytes: &[u8]) -> Result<(), Self::Error> {
-        Err(embedded_storage::nor_flash::NorFlashErrorKind::Other)
-    }
-}
-
-impl<F: NorFlash> MultiwriteNorFlash for ReadOnly<'_, F> {}
-
 impl<F: NorFlash + MultiwriteNorFlash> Store<F> {
     /// Largest value `store` accepts, in bytes.
     pub(crate) const MAX_VALUE: usize = MAX_VALUE;
@@ -155,8 +126,9 @@ impl<F: NorFlash + MultiwriteNorFlash> Store<F> {
     ///
     /// The look-up runs over a read-only view, so sequential-storage cannot "repair" (erase
     /// and rewrite) pages of a flash that is not ours; such a flash is reported as
-    /// [`Contents::Foreign`] and left exactly as it was. It borrows the store's own buffer,
-    /// so it costs no more RAM than the store.
+    /// [`Contents::Foreign`] and left exactly as it was. The view shows pages whose erase a
+    /// power cut interrupted as erased, as [`Store::finish_interrupted_erases`] will leave
+    /// them. It borrows the store's own buffer, so it costs no more RAM than the store.
     pub(crate) fn inspect(&mut self, key: u16) -> Result<Contents, StoreError> {
         let flash = &mut self.map.flash().0;
         if is_blank(flash)? {
@@ -166,12 +138,25 @@ impl<F: NorFlash + MultiwriteNorFlash> Store<F> {
         let config = MapConfig::try_new(range).map_err(|_| StoreError::Geometry)?;
         let cache = Cache::new(Uncached, Uncached, ArrayKeyPointers::new());
         let mut view =
-            MapStorage::<_, _, RecordCache>::new(Blocking(ReadOnly(flash)), config, cache);
+            MapStorage::<_, _, RecordCache>::new(Blocking(Settled(flash)), config, cache);
         let found = block_on(view.fetch_item::<Record<'_>>(&mut self.buffer.0, &RecordKey(key)));
         Ok(match found {
             Ok(Some(_)) => Contents::Found,
             Ok(None) | Err(_) => Contents::Foreign,
         })
+    }
+
+    /// Finishes every page erase a power cut interrupted (see [`interrupted`]), so that
+    /// sequential-storage meets only pages it wrote; gives how many it finished. Call it once
+    /// [`Store::inspect`] has found the flash to be a store, before any other use.
+    pub(crate) fn finish_interrupted_erases(&mut self) -> Result<u32, StoreError> {
+        interrupted::finish_erases(&mut self.map.flash().0)
+    }
+
+    /// Calls `visit` for every record in the flash, oldest first, damaged ones included:
+    /// what the other look-ups skip silently.
+    pub(crate) fn audit(&mut self, visit: impl FnMut(Seen)) -> Result<(), StoreError> {
+        audit::walk(&mut self.map.flash().0, &mut self.buffer.0, visit)
     }
 
     /// The latest value stored under `key`, borrowed from the store's own buffer.
@@ -278,12 +263,21 @@ fn store_range<F: NorFlash + MultiwriteNorFlash>(
     Ok(0..end)
 }
 
-/// Whether every byte of `flash` is erased (a new part), read in small chunks.
+/// Whether every byte of `flash` is erased (a new part).
 fn is_blank<F: ReadNorFlash>(flash: &mut F) -> Result<bool, StoreError> {
+    let capacity = flash.capacity();
+    is_erased(flash, 0..capacity)
+}
+
+/// Whether every byte of `range` is erased, read in small chunks.
+fn is_erased<F: ReadNorFlash>(
+    flash: &mut F,
+    range: core::ops::Range<usize>,
+) -> Result<bool, StoreError> {
     let mut chunk = [0u8; 256];
-    let mut offset = 0usize;
-    while offset < flash.capacity() {
-        let n = chunk.len().min(flash.capacity() - offset);
+    let mut offset = range.start;
+    while offset < range.end {
+        let n = chunk.len().min(range.end - offset);
         let at = u32::try_from(offset).map_err(|_| StoreError::Geometry)?;
         flash
             .read(at, &mut chunk[..n])
@@ -556,6 +550,46 @@ mod tests {
         store.remove(0).unwrap();
         assert_eq!(store.keys(&mut keys), Ok(()));
         assert_eq!(keys.len(), MAX_KEYS);
+    }
+
+    #[test]
+    fn the_audit_sees_what_sequential_storage_sees_and_the_damage_it_skips() {
+        let mut store = blank::<SMALL>();
+        for round in 0..30u8 {
+            store
+                .store(
+                    u16::from(round % 3),
+                    &value(round, 300 + 41 * usize::from(round)),
+                )
+                .unwrap();
+        }
+        store.remove(1).unwrap();
+        let mut theirs = std::vec::Vec::new();
+        store
+            .for_each_record(|key, _| {
+                theirs.push(Seen::Intact(key));
+                Ok(())
+            })
+            .unwrap();
+        let mut ours = std::vec::Vec::new();
+        store.audit(|seen| ours.push(seen)).unwrap();
+        assert_eq!(ours, theirs, "the same records, oldest first");
+
+        // One flipped bit in the newest record of key 2: sequential-storage falls back to
+        // the one before without a word; the audit sees the damage.
+        let mut image = *store.into_flash().as_bytes();
+        let newest = value(29, 300 + 41 * 29);
+        let at = image
+            .windows(newest.len())
+            .rposition(|window| window == &newest[..])
+            .unwrap();
+        image[at + 5] ^= 0x04;
+        let mut store = Store::open(RamFlash::from_bytes(&image)).unwrap();
+        assert_eq!(store.fetch(2), Ok(Some(&value(26, 300 + 41 * 26)[..])));
+        let mut seen = std::vec::Vec::new();
+        store.audit(|s| seen.push(s)).unwrap();
+        assert_eq!(seen.last(), Some(&Seen::Damaged(Some(2))));
+        assert_eq!(seen.len(), ours.len());
     }
 
     #[test]

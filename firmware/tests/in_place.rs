@@ -8,7 +8,7 @@ mod support;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use support::{FLASH_LEN, Flash, TestCard, h, send};
-use ukey_firmware::{Card, OpenError, Opened, Profile};
+use ukey_firmware::{Card, Damage, OpenError, Opened, Profile};
 
 fn rng() -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(7)
@@ -66,7 +66,11 @@ fn loading_again_starts_a_fresh_session_on_the_new_token() {
 
     let mut card: Box<TestCard> = Box::new(Card::new());
     let reloaded = card.load(Flash::from_bytes(&image), rng(), &Profile::standard(1));
-    assert_eq!(reloaded, Ok(Opened::Existing), "a token made before");
+    assert_eq!(
+        reloaded,
+        Ok(Opened::Existing(Damage::NONE)),
+        "a token made before"
+    );
     card.load(Flash::from_bytes(&image), rng(), &Profile::standard(1))
         .expect("load again");
     // The PIN verified on the first token is not carried over.

@@ -354,3 +354,162 @@ fn reset_to_factory_state() {
         None,
     );
 }
+
+/// A flash that notes which of its operations are erases, numbered as [`PowerCutFlash`]
+/// numbers them.
+struct EraseLog {
+    inner: RamFlash<FLASH_LEN>,
+    operations: u32,
+    erases: Vec<u32>,
+}
+
+impl embedded_storage::nor_flash::ErrorType for EraseLog {
+    type Error = embedded_storage::nor_flash::NorFlashErrorKind;
+}
+
+impl embedded_storage::nor_flash::ReadNorFlash for EraseLog {
+    const READ_SIZE: usize = 1;
+
+    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
+        self.inner.read(offset, bytes)
+    }
+
+    fn capacity(&self) -> usize {
+        self.inner.capacity()
+    }
+}
+
+impl embedded_storage::nor_flash::NorFlash for EraseLog {
+    const WRITE_SIZE: usize = 4;
+    const ERASE_SIZE: usize = 4096;
+
+    fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
+        self.erases.push(self.operations);
+        self.operations += 1;
+        self.inner.erase(from, to)
+    }
+
+    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
+        self.operations += 1;
+        self.inner.write(offset, bytes)
+    }
+}
+
+impl embedded_storage::nor_flash::MultiwriteNorFlash for EraseLog {}
+
+/// The filler object the garbage-collection case rewrites, and the value of its `round`.
+const FILLER: &str = "5FC10B";
+const GC_ROUNDS: u8 = 16;
+
+fn filler(round: u8) -> Vec<u8> {
+    vec![0xF0 ^ round; 1900 + usize::from(round) * 17]
+}
+
+/// Rewrites the filler object [`GC_ROUNDS`] times, without management-key checks of the
+/// answers (after a cut every command fails).
+fn rewrite_fillers<T: Token + ?Sized>(c: &mut T) {
+    authenticate_default(c);
+    for round in 0..GC_ROUNDS {
+        put_data(c, &h(FILLER), &filler(round));
+    }
+}
+
+/// A flash a case can take its image from.
+trait IntoImage {
+    fn into_image(self) -> Vec<u8>;
+}
+
+impl IntoImage for PowerCutFlash<RamFlash<FLASH_LEN>> {
+    fn into_image(self) -> Vec<u8> {
+        self.into_inner().as_bytes().to_vec()
+    }
+}
+
+impl IntoImage for EraseLog {
+    fn into_image(self) -> Vec<u8> {
+        self.inner.as_bytes().to_vec()
+    }
+}
+
+impl<F> Token for Card<F, ChaCha20Rng>
+where
+    F: embedded_storage::nor_flash::MultiwriteNorFlash + IntoImage,
+{
+    fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
+        self.process(apdu).to_vec()
+    }
+    fn reset(&mut self) {
+        Card::reset(self)
+    }
+    fn into_image(self: Box<Self>) -> Vec<u8> {
+        self.into_flash().expect("a loaded token").into_image()
+    }
+}
+
+#[test]
+fn a_torn_erase_during_garbage_collection_loses_nothing() {
+    let worker = std::thread::Builder::new().stack_size(256 << 20);
+    let handle = worker.spawn(torn_erases_here).expect("thread");
+    if let Err(panic) = handle.join() {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn torn_erases_here() {
+    let mut c = card_with(&profile(), 2);
+    with_keys_and_certificate(&mut c);
+    let aged: Image = Box::new(*c.into_flash().expect("a loaded token").as_bytes());
+
+    let log = EraseLog {
+        inner: RamFlash::from_bytes(&aged),
+        operations: 0,
+        erases: Vec::new(),
+    };
+    let mut c = Box::new(Card::open(log, rng(), &profile()).expect("open"));
+    rewrite_fillers(&mut *c);
+    let erases = c.into_flash().expect("a loaded token").erases;
+    assert!(
+        erases.len() >= 4,
+        "only {} erases: no garbage collection",
+        erases.len()
+    );
+
+    let others = observe(&aged);
+    let (_, aged_filler) = get_data(&mut *reopen(&aged, &profile(), 5), &h(FILLER));
+    let (mut tears, mut failures) = (0, Vec::new());
+    for &erase in &erases {
+        for erased in (0..=4096).step_by(256).map(|at: u32| at.clamp(4, 4092)) {
+            let flash =
+                PowerCutFlash::new(RamFlash::from_bytes(&aged), Some(erase)).erase_stops_at(erased);
+            let mut c = Box::new(Card::open(flash, rng(), &profile()).expect("open"));
+            rewrite_fillers(&mut *c);
+            let image: Image = Box::new(
+                *c.into_flash()
+                    .expect("a loaded token")
+                    .into_inner()
+                    .as_bytes(),
+            );
+            tears += 1;
+            let place = format!("erase at flash operation {erase}, torn after {erased} bytes");
+            let Ok(mut c) = Card::open(RamFlash::from_bytes(&image), rng(), &profile()) else {
+                failures.push(format!("{place}: the token does not open"));
+                continue;
+            };
+            let (sw, value) = get_data(&mut c, &h(FILLER));
+            let committed =
+                value == aged_filler || (0..GC_ROUNDS).any(|round| value.ends_with(&filler(round)));
+            if sw != 0x9000 || !committed {
+                failures.push(format!("{place}: the filler object is lost ({sw:04X})"));
+            }
+            if observe(&image) != others {
+                failures.push(format!("{place}: keys, PIN or objects changed"));
+            }
+        }
+    }
+    eprintln!(
+        "{tears} torn erases at {} erases, {} failed",
+        erases.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+}

@@ -223,13 +223,18 @@ fn open_card(options: &TokenOptions) -> Result<SimCard> {
         None => (Flash::ram(), None),
     };
     let mut card = Card::new();
-    let opened = card.load(flash, rng, &options.profile).map_err(|error| {
-        let place = match &options.image {
-            Some(path) => format!("flash image {}", path.display()),
-            None => "flash".to_string(),
-        };
-        Error::Open(format!("{place}: {error}"))
-    })?;
+    let place = match &options.image {
+        Some(path) => format!("flash image {}", path.display()),
+        None => "flash".to_string(),
+    };
+    let opened = card
+        .load(flash, rng, &options.profile)
+        .map_err(|error| Error::Open(format!("{place}: {error}")))?;
+    if let Opened::Existing(damage) = opened
+        && !damage.is_none()
+    {
+        eprintln!("ukey-sim: warning: {place}: {damage}");
+    }
     if opened == Opened::New {
         options.fixtures.provision(&mut card)?;
     }

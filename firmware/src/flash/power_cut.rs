@@ -7,9 +7,8 @@ use embedded_storage::nor_flash::{
 
 use super::PAGE_SIZE;
 
-/// Most bytes a torn erase keeps of the page where it stops: half a ukey page, so a torn erase
-/// of one 4 KiB page erases exactly its first half.
-const KEPT_TAIL: usize = PAGE_SIZE / 2;
+/// Most bytes a torn erase keeps of the page where it stops: a whole ukey page.
+const KEPT_TAIL: usize = PAGE_SIZE;
 
 /// Why a [`PowerCutFlash`] refused an operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,7 +33,7 @@ impl<E: NorFlashError> NorFlashError for PowerCutError<E> {
 ///
 /// Writes and erases are numbered from 0. Operation number `cut_after` is torn: a write stores
 /// only its first half (rounded down to whole words), an erase erases only the first half of
-/// its range. That operation and every later read, write or erase then fail with
+/// its range, or the first bytes chosen with [`erase_stops_at`](Self::erase_stops_at). That operation and every later read, write or erase then fail with
 /// [`PowerCutError::PowerCut`]. [`into_inner`](Self::into_inner) gives the flash back as the
 /// cut left it, ready to be "plugged in again".
 #[derive(Debug)]
@@ -43,6 +42,7 @@ pub struct PowerCutFlash<F> {
     cut_after: Option<u32>,
     operations: u32,
     cut: bool,
+    erase_stop: Option<u32>,
 }
 
 impl<F: NorFlash> PowerCutFlash<F> {
@@ -53,7 +53,15 @@ impl<F: NorFlash> PowerCutFlash<F> {
             cut_after,
             operations: 0,
             cut: false,
+            erase_stop: None,
         }
+    }
+
+    /// A torn erase stops after the first `erased` bytes of its range (rounded down to whole
+    /// words, at most the range) rather than half way: to tear an erase at any point.
+    pub const fn erase_stops_at(mut self, erased: u32) -> Self {
+        self.erase_stop = Some(erased);
+        self
     }
 
     /// How many writes and erases reached the flash so far, the torn one included.
@@ -78,13 +86,14 @@ impl<F: NorFlash> PowerCutFlash<F> {
         Ok(torn)
     }
 
-    /// Erases the first half of `from..to` only: whole pages below the middle are erased, and
-    /// the page holding the middle is erased and then given back its tail (at most
-    /// [`KEPT_TAIL`] bytes), read before the erase.
+    /// Erases the first half of `from..to` (or its first [`erase_stops_at`](Self::erase_stops_at)
+    /// bytes) only: whole pages below the stop are erased, and the page holding the stop is
+    /// erased and then given back its tail (at most [`KEPT_TAIL`] bytes), read before the erase.
     fn tear_erase(&mut self, from: u32, to: u32) -> Result<(), F::Error> {
         let page = F::ERASE_SIZE as u32;
         let word = F::WRITE_SIZE.max(F::READ_SIZE) as u32;
-        let middle = from + (to - from) / 2 / word * word;
+        let erased = self.erase_stop.unwrap_or((to - from) / 2).min(to - from);
+        let middle = from + erased / word * word;
         let whole_pages_end = from + (middle - from) / page * page;
         if whole_pages_end > from {
             self.inner.erase(from, whole_pages_end)?;
@@ -207,6 +216,25 @@ mod tests {
             let (first, second) = image.as_bytes().split_at(erased);
             assert!(first.iter().all(|&b| b == 0xFF), "erasing 0..{to}");
             assert!(second.iter().all(|&b| b == 0), "erasing 0..{to}");
+        }
+    }
+
+    #[test]
+    fn a_torn_erase_can_stop_anywhere() {
+        let mut written = Flash::new();
+        assert_eq!(written.write(0, &[0; 2 * PAGE_SIZE]), Ok(()));
+        for (stop, erased) in [
+            (0, 0),
+            (102, 100),
+            (PAGE - 4, PAGE_SIZE - 4),
+            (PAGE + 8, PAGE_SIZE + 8),
+        ] {
+            let mut flash = PowerCutFlash::new(written.clone(), Some(0)).erase_stops_at(stop);
+            assert_eq!(flash.erase(0, 2 * PAGE), Err(PowerCutError::PowerCut));
+            let image = flash.into_inner();
+            let (first, second) = image.as_bytes().split_at(erased);
+            assert!(first.iter().all(|&b| b == 0xFF), "stopped at {stop}");
+            assert!(second.iter().all(|&b| b == 0), "stopped at {stop}");
         }
     }
 

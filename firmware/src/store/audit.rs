@@ -1,0 +1,155 @@
+//! A walk over every record in the flash, damaged ones included, oldest first: what
+//! sequential-storage's own look-ups skip without a word (a record whose check fails).
+//!
+//! It reads sequential-storage 8's layout (the crate keeps it private): pages in the order
+//! the map fills them, each with a start and an end marker word; in a page, records one
+//! after another, each a word-aligned header (data CRC-32 `u32`, length `u16`, CRC-16 of the
+//! length `u16`, little-endian) and word-aligned data. A data CRC of 0 marks a removed
+//! record. A test checks the walk against the crate's own.
+
+use embedded_storage::nor_flash::NorFlash;
+
+use super::interrupted::marker_written;
+use super::{StoreError, word_size};
+
+/// Bytes of a record header before its padding.
+const HEADER_LEN: usize = 8;
+
+/// What the walk found at one place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Seen {
+    /// A record whose checks pass, under this key.
+    Intact(u16),
+    /// A record whose check fails; the key its first bytes name, if it has any (a damaged
+    /// record's key may be damaged too).
+    Damaged(Option<u16>),
+}
+
+/// Calls `visit` for every record that is not removed, oldest first; `buffer` holds a
+/// record's data while it is checked.
+pub(super) fn walk<F: NorFlash>(
+    flash: &mut F,
+    buffer: &mut [u8],
+    mut visit: impl FnMut(Seen),
+) -> Result<(), StoreError> {
+    let page_size = F::ERASE_SIZE;
+    let pages = flash.capacity() / page_size;
+    let first = first_page(flash, pages)?;
+    let word = word_size::<F>();
+    let header_len = HEADER_LEN.next_multiple_of(word);
+    for index in (0..pages).map(|n| (first + n) % pages) {
+        let mut at = index * page_size + word;
+        let end = (index + 1) * page_size - word;
+        while at + header_len <= end {
+            let mut header = [0u8; HEADER_LEN];
+            read(flash, at, &mut header)?;
+            if header.iter().all(|&b| b == 0xFF) {
+                break;
+            }
+            let [c0, c1, c2, c3, l0, l1, k0, k1] = header;
+            if crc16(&[l0, l1]) != u16::from_le_bytes([k0, k1]) {
+                visit(Seen::Damaged(None));
+                at += word;
+                continue;
+            }
+            let len = usize::from(u16::from_le_bytes([l0, l1]));
+            let data_at = at + header_len;
+            let next = data_at + len.next_multiple_of(word);
+            if next > end || len > buffer.len() {
+                visit(Seen::Damaged(None));
+                break;
+            }
+            let crc = u32::from_le_bytes([c0, c1, c2, c3]);
+            if crc != 0 {
+                let data = &mut buffer[..len];
+                read(flash, data_at, data)?;
+                let key = match data {
+                    [low, high, ..] => Some(u16::from_le_bytes([*low, *high])),
+                    _ => None,
+                };
+                visit(match key {
+                    Some(key) if adapted_crc32(data) == crc => Seen::Intact(key),
+                    _ => Seen::Damaged(key),
+                });
+            }
+            at = next;
+        }
+    }
+    Ok(())
+}
+
+/// The oldest page: the one after the page being filled, or the first erased page after a
+/// full one, or page 0.
+fn first_page<F: NorFlash>(flash: &mut F, pages: usize) -> Result<usize, StoreError> {
+    const FILLING: (bool, bool) = (true, false);
+    const FULL: (bool, bool) = (true, true);
+    const ERASED: (bool, bool) = (false, false);
+    for index in 0..pages {
+        if page_state(flash, index)? == FILLING {
+            return Ok((index + 1) % pages);
+        }
+    }
+    for index in 0..pages {
+        let previous = (index + pages - 1) % pages;
+        if page_state(flash, index)? == ERASED && page_state(flash, previous)? == FULL {
+            return Ok(index);
+        }
+    }
+    Ok(0)
+}
+
+/// Whether page `index` has its start and its end marker written.
+fn page_state<F: NorFlash>(flash: &mut F, index: usize) -> Result<(bool, bool), StoreError> {
+    let start = index * F::ERASE_SIZE;
+    let end = start + F::ERASE_SIZE - F::READ_SIZE;
+    let marked = |flash: &mut F, at: usize| {
+        let at = u32::try_from(at).map_err(|_| StoreError::Geometry)?;
+        marker_written(flash, at).map_err(|_| StoreError::Flash)
+    };
+    Ok((marked(flash, start)?, marked(flash, end)?))
+}
+
+fn read<F: NorFlash>(flash: &mut F, at: usize, bytes: &mut [u8]) -> Result<(), StoreError> {
+    let at = u32::try_from(at).map_err(|_| StoreError::Geometry)?;
+    flash.read(at, bytes).map_err(|_| StoreError::Flash)
+}
+
+/// sequential-storage's CRC-16 of a record's length (CRC-16F/4.2, never `FFFF`).
+fn crc16(data: &[u8]) -> u16 {
+    let mut crc: u16 = 0xFFFF;
+    for &byte in data {
+        crc ^= u16::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0x1A2E
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    match crc ^ 0xFFFF {
+        0xFFFF => 0xFFFE,
+        other => other,
+    }
+}
+
+/// sequential-storage's CRC-32 of a record's data (Castagnoli from `EEEEEEEE`, never 0 and
+/// never with a first byte of `00` or `FF`).
+fn adapted_crc32(data: &[u8]) -> u32 {
+    let mut crc: u32 = 0xEEEE_EEEE;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0x82F6_3B78
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    match !crc {
+        0 => 1,
+        value if matches!(value.to_le_bytes()[0], 0 | 0xFF) => value ^ 1,
+        value => value,
+    }
+}
