@@ -206,6 +206,23 @@ impl TokenProcess {
         Ok(())
     }
 
+    /// What to say when `ukey-sim` closed the connection unasked: it is given a moment to
+    /// exit by itself, so that its last words (the error that ended it) reach its log
+    /// before the campaign kills it.
+    fn closed(&mut self) -> String {
+        let patience = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < patience {
+            match self.child.try_wait() {
+                Ok(Some(status)) => {
+                    return format!("ukey-sim closed the connection and exited ({status})");
+                }
+                Ok(None) => thread::sleep(Duration::from_millis(10)),
+                Err(_) => break,
+            }
+        }
+        "ukey-sim closed the connection".into()
+    }
+
     fn send(&mut self, payload: &[u8]) -> Result<(), String> {
         let mut message = (payload.len() as u16).to_be_bytes().to_vec();
         message.extend_from_slice(payload);
@@ -225,7 +242,7 @@ impl TokenProcess {
             .map_err(io("socket options"))?;
         loop {
             match self.stream.read(&mut chunk) {
-                Ok(0) => return Err("ukey-sim closed the connection".into()),
+                Ok(0) => return Err(self.closed()),
                 Ok(n) => self.received.extend_from_slice(&chunk[..n]),
                 Err(error) if error.kind() == ErrorKind::WouldBlock => {}
                 Err(error) => return Err(format!("reading from ukey-sim: {error}")),
@@ -252,7 +269,7 @@ impl TokenProcess {
                 return Ok(message);
             }
             match self.stream.read(&mut chunk) {
-                Ok(0) => return Err("ukey-sim closed the connection".into()),
+                Ok(0) => return Err(self.closed()),
                 Ok(n) => self.received.extend_from_slice(&chunk[..n]),
                 Err(error)
                     if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
