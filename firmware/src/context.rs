@@ -123,7 +123,7 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
 
     /// Reads the records, making them from the factory state first on a blank flash.
     fn load(&mut self) -> Result<Opened, OpenError> {
-        let new = match self.store.inspect(FACTORY_KEY)? {
+        let new = match self.store.inspect(FACTORY_KEY, Factory::LEN)? {
             Contents::Found => match self
                 .store
                 .finish_interrupted_erases()
@@ -136,6 +136,11 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
                 None => return Err(OpenError::Corrupted),
             },
             Contents::Blank => {
+                self.store.store(FACTORY_KEY, &self.factory.encode())?;
+                true
+            }
+            Contents::FirstWriteCut => {
+                self.store.clear()?;
                 self.store.store(FACTORY_KEY, &self.factory.encode())?;
                 true
             }

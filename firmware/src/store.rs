@@ -100,6 +100,10 @@ pub(crate) enum Contents {
     Blank,
     /// A store holding the record that was looked for.
     Found,
+    /// A store whose first record a power cut interrupted (a new token that lost power
+    /// while it was first made): one page written, not one whole record in it. Nothing is
+    /// there to lose, so [`Store::clear`] it and make the token anew.
+    FirstWriteCut,
     /// Neither: another program's data, damage, or a store without that record.
     Foreign,
 }
@@ -122,14 +126,15 @@ impl<F: NorFlash + MultiwriteNorFlash> Store<F> {
         })
     }
 
-    /// Looks at the flash without writing to it: is it blank, or a store holding `key`?
+    /// Looks at the flash without writing to it: is it blank, a store holding `key`, or a
+    /// blank flash whose first record, `first_len` bytes, a power cut interrupted?
     ///
     /// The look-up runs over a read-only view, so sequential-storage cannot "repair" (erase
     /// and rewrite) pages of a flash that is not ours; such a flash is reported as
     /// [`Contents::Foreign`] and left exactly as it was. The view shows pages whose erase a
     /// power cut interrupted as erased, as [`Store::finish_interrupted_erases`] will leave
     /// them. It borrows the store's own buffer, so it costs no more RAM than the store.
-    pub(crate) fn inspect(&mut self, key: u16) -> Result<Contents, StoreError> {
+    pub(crate) fn inspect(&mut self, key: u16, first_len: usize) -> Result<Contents, StoreError> {
         let flash = &mut self.map.flash().0;
         if is_blank(flash)? {
             return Ok(Contents::Blank);
@@ -139,11 +144,39 @@ impl<F: NorFlash + MultiwriteNorFlash> Store<F> {
         let cache = Cache::new(Uncached, Uncached, ArrayKeyPointers::new());
         let mut view =
             MapStorage::<_, _, RecordCache>::new(Blocking(Settled(flash)), config, cache);
-        let found = block_on(view.fetch_item::<Record<'_>>(&mut self.buffer.0, &RecordKey(key)));
-        Ok(match found {
-            Ok(Some(_)) => Contents::Found,
-            Ok(None) | Err(_) => Contents::Foreign,
+        let found = block_on(view.fetch_item::<Record<'_>>(&mut self.buffer.0, &RecordKey(key)))
+            .is_ok_and(|record| record.is_some());
+        Ok(if found {
+            Contents::Found
+        } else if self.first_write_cut(first_len)? {
+            Contents::FirstWriteCut
+        } else {
+            Contents::Foreign
         })
+    }
+
+    /// Whether the flash holds bytes only where a blank flash's first record of
+    /// `first_len` bytes goes (the start of the first page: its marker, a header, the
+    /// value) and not one whole record: what a power cut leaves in the middle of that write.
+    /// Another program's data is hardly ever so small; anything larger is left alone.
+    fn first_write_cut(&mut self, first_len: usize) -> Result<bool, StoreError> {
+        let flash = &mut self.map.flash().0;
+        let span = (2 * MAX_WORD + first_len.next_multiple_of(MAX_WORD)).min(F::ERASE_SIZE);
+        if !is_erased(flash, span..flash.capacity())? {
+            return Ok(false);
+        }
+        let mut whole_record = false;
+        let walked = audit::walk(flash, &mut self.buffer.0, |seen| {
+            whole_record |= matches!(seen, Seen::Intact(_));
+        });
+        Ok(walked.is_ok() && !whole_record)
+    }
+
+    /// Erases the whole flash: only for [`Contents::FirstWriteCut`], which holds nothing.
+    pub(crate) fn clear(&mut self) -> Result<(), StoreError> {
+        let flash = &mut self.map.flash().0;
+        let end = u32::try_from(flash.capacity()).map_err(|_| StoreError::Geometry)?;
+        flash.erase(0, end).map_err(|_| StoreError::Flash)
     }
 
     /// Finishes every page erase a power cut interrupted (see [`interrupted`]), so that
