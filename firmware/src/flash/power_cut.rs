@@ -32,8 +32,10 @@ impl<E: NorFlashError> NorFlashError for PowerCutError<E> {
 /// stored data survives a token pulled out at any instant.
 ///
 /// Writes and erases are numbered from 0. Operation number `cut_after` is torn: a write stores
-/// only its first half (rounded down to whole words), an erase erases only the first half of
-/// its range, or the first bytes chosen with [`erase_stops_at`](Self::erase_stops_at). That operation and every later read, write or erase then fail with
+/// only its first half (rounded down to whole words), or the first bytes chosen with
+/// [`write_stops_at`](Self::write_stops_at); an erase erases only the first half of its
+/// range, or the first bytes chosen with [`erase_stops_at`](Self::erase_stops_at). That
+/// operation and every later read, write or erase then fail with
 /// [`PowerCutError::PowerCut`]. [`into_inner`](Self::into_inner) gives the flash back as the
 /// cut left it, ready to be "plugged in again".
 #[derive(Debug)]
@@ -43,6 +45,7 @@ pub struct PowerCutFlash<F> {
     operations: u32,
     cut: bool,
     erase_stop: Option<u32>,
+    write_stop: Option<u32>,
 }
 
 impl<F: NorFlash> PowerCutFlash<F> {
@@ -54,6 +57,7 @@ impl<F: NorFlash> PowerCutFlash<F> {
             operations: 0,
             cut: false,
             erase_stop: None,
+            write_stop: None,
         }
     }
 
@@ -61,6 +65,13 @@ impl<F: NorFlash> PowerCutFlash<F> {
     /// words, at most the range) rather than half way: to tear an erase at any point.
     pub const fn erase_stops_at(mut self, erased: u32) -> Self {
         self.erase_stop = Some(erased);
+        self
+    }
+
+    /// A torn write stores its first `kept` bytes (rounded down to whole words, at most the
+    /// whole write) rather than half: to tear a write at any word.
+    pub const fn write_stops_at(mut self, kept: u32) -> Self {
+        self.write_stop = Some(kept);
         self
     }
 
@@ -151,10 +162,13 @@ impl<F: NorFlash> NorFlash for PowerCutFlash<F> {
                 .write(offset, bytes)
                 .map_err(PowerCutError::Flash);
         }
-        let half = bytes.len() / 2 / F::WRITE_SIZE * F::WRITE_SIZE;
-        if half > 0 && check_write(&self.inner, offset, bytes.len()).is_ok() {
+        let stop = self.write_stop.map_or(bytes.len() / 2, |kept| {
+            usize::try_from(kept).map_or(bytes.len(), |kept| kept.min(bytes.len()))
+        });
+        let kept = stop / F::WRITE_SIZE * F::WRITE_SIZE;
+        if kept > 0 && check_write(&self.inner, offset, bytes.len()).is_ok() {
             self.inner
-                .write(offset, &bytes[..half])
+                .write(offset, &bytes[..kept])
                 .map_err(PowerCutError::Flash)?;
         }
         Err(PowerCutError::PowerCut)
@@ -235,6 +249,20 @@ mod tests {
             let (first, second) = image.as_bytes().split_at(erased);
             assert!(first.iter().all(|&b| b == 0xFF), "stopped at {stop}");
             assert!(second.iter().all(|&b| b == 0), "stopped at {stop}");
+        }
+    }
+
+    #[test]
+    fn a_torn_write_can_stop_at_any_word() {
+        for (stop, kept) in [(0, 0), (3, 0), (4, 4), (9, 8), (12, 12), (100, 12)] {
+            let mut flash = PowerCutFlash::new(Flash::new(), Some(0)).write_stops_at(stop);
+            assert_eq!(flash.write(16, &[0x22; 12]), Err(PowerCutError::PowerCut));
+            assert_eq!(flash.operations(), 1);
+            let image = flash.into_inner();
+            let (stored, rest) = image.as_bytes()[16..].split_at(kept);
+            assert!(stored.iter().all(|&b| b == 0x22), "stopped at {stop}");
+            assert!(rest.iter().all(|&b| b == 0xFF), "stopped at {stop}");
+            assert!(image.as_bytes()[..16].iter().all(|&b| b == 0xFF));
         }
     }
 
