@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
 
 pub mod board;
+pub mod cut;
 pub mod openssl;
 pub mod reader;
 
