@@ -5,9 +5,14 @@
 //! management key authenticates, which PIN verifies) is the state before the command, the
 //! state after it, or (for a command that spends a PIN or PUK try) the state of a wrong try.
 //!
-//! Each command runs twice: on a store aged by a number of rewrites of its own, and on the
-//! same store filled to the end of its current page, so that the command has to collect
-//! garbage (erase a page, move the live records) on the way.
+//! Each command runs twice: on a store aged by its own number of rewrites (more than the flash
+//! holds) before the keys and certificate are made, and on a store where the keys and
+//! certificate came first and the aging after, filled to the end of its current page, so
+//! that the command has to collect garbage on the way: move the live records off the oldest
+//! page, then erase it (of the agings tried, the one with the most flash operations). PUT
+//! DATA of an empty object (delete) only marks records erased and never needs room, so it
+//! has no second run.
+//! The summary line counts the cuts made at or after such an erase.
 //!
 //! By default (CI) it runs every [`SLICE`]-th cut point. The whole campaign:
 //!
