@@ -14,7 +14,8 @@
 //! has no second run.
 //! The summary line counts the cuts made at or after such an erase.
 //!
-//! By default (CI) it runs every [`SLICE`]-th cut point. The whole campaign:
+//! By default (CI) it runs every [`SLICE`]-th torn write and every [`ERASE_SLICE`]-th torn
+//! erase. The whole campaign:
 //!
 //! ```text
 //! UKEY_CUT_CAMPAIGN=full nice -n 10 cargo test -p ukey-firmware --release --test cut_campaign -- --nocapture
@@ -33,8 +34,11 @@ use ukey_firmware::Card;
 /// The environment variable that runs the whole campaign: `UKEY_CUT_CAMPAIGN=full`.
 const CAMPAIGN_ENV: &str = "UKEY_CUT_CAMPAIGN";
 
-/// CI's slice: one cut point in this many, the same ones every run.
+/// CI's slice: one torn write in this many, the same ones every run.
 const SLICE: usize = 97;
+
+/// CI's slice: one torn erase in this many (erases are few and worth more).
+const ERASE_SLICE: usize = 7;
 
 /// Stops of a torn erase: its start, every 512 bytes, its end.
 const ERASE_STEP: usize = 512;
@@ -246,11 +250,28 @@ fn filled_to_page_end(image: &Image, op: Operation) -> Option<Image> {
 #[derive(Default)]
 struct Tally {
     runs: usize,
+    runs_erasing: usize,
     cut_points: usize,
     torn_writes: usize,
     torn_erases: usize,
     gc_runs: usize,
     failures: Vec<String>,
+    /// Torn writes and torn erases met so far, run or not: what the slice counts by.
+    writes_met: usize,
+    erases_met: usize,
+}
+
+impl Tally {
+    /// Meets one more cut point; whether the campaign (`full`, or CI's slice) runs it.
+    fn chosen(&mut self, erase: bool, full: bool) -> bool {
+        let (met, slice) = if erase {
+            (&mut self.erases_met, ERASE_SLICE)
+        } else {
+            (&mut self.writes_met, SLICE)
+        };
+        *met += 1;
+        full || met.is_multiple_of(slice)
+    }
 }
 
 /// Where each cut of a command's operations goes: the operation, how far it got, whether it
@@ -275,9 +296,9 @@ fn cut_points(log: &[FlashOperation]) -> Vec<(Cut, bool)> {
     points
 }
 
-/// Cuts `command` on `before` at the chosen points; counts into `tally`. `index` numbers the
-/// cut points across the campaign, so the slice takes every [`SLICE`]-th of them.
-fn campaign(name: &str, before: &Image, command: &Command, tally: &mut Tally, index: &mut usize) {
+/// Cuts `command` on `before` at the chosen points; counts into `tally`, which numbers the
+/// cut points across the campaign, so that CI's slice takes the same ones every run.
+fn campaign(name: &str, before: &Image, command: &Command, tally: &mut Tally) {
     let full = full();
     let (after, log) = run(before, None, command.op);
     let mut states = vec![
@@ -300,9 +321,9 @@ fn campaign(name: &str, before: &Image, command: &Command, tally: &mut Tally, in
         .position(|op| matches!(op, FlashOperation::Erase(_)));
     let mut points = 0;
     tally.runs += 1;
+    tally.runs_erasing += usize::from(erases > 0);
     for (cut, erase) in cut_points(&log) {
-        *index += 1;
-        if !full && !index.is_multiple_of(SLICE) {
+        if !tally.chosen(erase, full) {
             continue;
         }
         points += 1;
@@ -377,29 +398,29 @@ fn every_command_survives_a_cut_at_every_point_of_an_aged_store() {
 
 fn every_command_here() {
     let mut tally = Tally::default();
-    let mut index = 0;
     let mut without_gc = Vec::new();
     let commands = commands();
     for (command, rounds) in commands.iter().zip(AGING..) {
         let before = aged_store(command, rounds);
-        campaign(command.name, &before, command, &mut tally, &mut index);
+        campaign(command.name, &before, command, &mut tally);
         match most_collected(command) {
             Some(filled) => {
                 let name = format!("{} (page full)", command.name);
-                campaign(&name, &filled, command, &mut tally, &mut index);
+                campaign(&name, &filled, command, &mut tally);
             }
             None => without_gc.push(command.name),
         }
     }
     eprintln!(
-        "cut campaign ({}): {} commands in {} runs, {} cut points, {} torn writes, {} torn erases, {} cuts after a GC erase, {} failures",
+        "cut campaign ({}): {} commands in {} runs ({} with a GC erase), {} cut points, {} torn writes, {} torn erases, {} cuts after a GC erase, {} failures",
         if full() {
             "full".to_string()
         } else {
-            format!("slice 1/{SLICE}")
+            format!("slice: writes 1/{SLICE}, erases 1/{ERASE_SLICE}")
         },
         commands.len(),
         tally.runs,
+        tally.runs_erasing,
         tally.cut_points,
         tally.torn_writes,
         tally.torn_erases,
