@@ -212,15 +212,12 @@ fn most_collected(command: &Command) -> Option<Image> {
         .max_by_key(|filled| run(filled, None, command.op).1.len())
 }
 
-/// The object that fills a page.
-const FILLER: &str = "5FC10B";
-
 /// Puts a filler of `len` bytes on a token over `image`; gives the image and where the
 /// filler's record ended.
 fn put_filler(image: &Image, len: usize) -> Option<(Image, u32)> {
     let mut c = Box::new(Card::open(OperationLog::new(image), rng(), &profile()).expect("open"));
     authenticate_default(&mut c);
-    if put_data(&mut c, &h(FILLER), &vec![0xF1; len]) != 0x9000 {
+    if put_data(&mut c, &h(AGING_FILLER), &vec![0xF1; len]) != 0x9000 {
         return None;
     }
     c.reset();
@@ -302,15 +299,15 @@ fn campaign(name: &str, before: &Image, command: &Command, tally: &mut Tally) {
     let full = full();
     let (after, log) = run(before, None, command.op);
     let mut states = vec![
-        observe_with_pin(before).expect("opens"),
-        observe_with_pin(&after).expect("opens"),
+        observe_everything(before).expect("opens"),
+        observe_everything(&after).expect("opens"),
     ];
     assert_ne!(
         states[0], states[1],
         "{name}: the command must change something"
     );
     if let Some(wrong) = command.wrong {
-        states.push(observe_with_pin(&run(before, None, wrong).0).expect("opens"));
+        states.push(observe_everything(&run(before, None, wrong).0).expect("opens"));
     }
     let erases = log
         .iter()
@@ -344,7 +341,7 @@ fn campaign(name: &str, before: &Image, command: &Command, tally: &mut Tally) {
             cut.kept.unwrap_or_default()
         );
         let seen = catch_unwind(AssertUnwindSafe(|| {
-            observe_with_pin(&run(before, Some(cut), command.op).0)
+            observe_everything(&run(before, Some(cut), command.op).0)
         }));
         match seen {
             Err(_) => tally.failures.push(format!("{place}: a panic")),
@@ -365,7 +362,7 @@ fn campaign(name: &str, before: &Image, command: &Command, tally: &mut Tally) {
 }
 
 /// Where `seen` differs from each of `states`: the numbers of the observations (as
-/// [`observe_with_pin`] lists them) and, for the first state, what was seen there.
+/// [`observe_everything`] lists them) and, for the first state, what was seen there.
 fn differences(seen: &Observation, states: &[Observation]) -> String {
     let mut text = String::new();
     for (name, state) in ["before", "after", "try spent"].iter().zip(states) {

@@ -91,10 +91,14 @@ pub fn try_observe(image: &Image) -> Result<Observation, OpenError> {
     Ok(seen)
 }
 
-/// Everything [`observe`] sees, and which PIN verifies: each candidate tried on a token of
-/// its own, so a wrong one spends no try of the next.
-pub fn observe_with_pin(image: &Image) -> Result<Observation, OpenError> {
+/// Everything [`observe`] sees, the aging's filler object (which garbage collection moves
+/// too), and which PIN verifies: each candidate tried on a token of its own, so a wrong one
+/// spends no try of the next.
+pub fn observe_everything(image: &Image) -> Result<Observation, OpenError> {
     let mut seen = try_observe(image)?;
+    let mut c = Box::new(Card::open(RamFlash::from_bytes(image), rng(), &profile())?);
+    let (sw, filler) = get_data(&mut c, &h(AGING_FILLER));
+    seen.push((filler, sw));
     for pin in PINS {
         let mut c = Box::new(Card::open(RamFlash::from_bytes(image), rng(), &profile())?);
         seen.push((pin.to_vec(), verify(&mut c, pin)));
@@ -126,6 +130,9 @@ pub fn run(image: &Image, cut: Option<Cut>, op: Operation) -> (Image, Vec<FlashO
     (Box::new(*log.inner.as_bytes()), log.log)
 }
 
+/// The object [`aged`] rewrites.
+pub const AGING_FILLER: &str = "5FC10B";
+
 /// Rewrites objects `rounds` times, more than the flash holds at 40, so the command under
 /// test meets a store that must collect garbage (erase a page, move live records) to make
 /// room.
@@ -133,7 +140,7 @@ pub fn aged(c: &mut TestCard, rounds: u8) {
     authenticate_default(c);
     for i in 0..rounds {
         let filler = vec![i; 1500 + usize::from(i) * 13];
-        assert_eq!(put_data(c, &h("5FC10B"), &filler), 0x9000);
+        assert_eq!(put_data(c, &h(AGING_FILLER), &filler), 0x9000);
         assert_eq!(
             put_data(c, &h("5FFF02"), format!("holder {i}").as_bytes()),
             0x9000
