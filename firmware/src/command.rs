@@ -50,8 +50,8 @@ pub enum Command<'a> {
     PutData { data: &'a [u8] },
     /// GENERATE ASYMMETRIC KEY PAIR (`47 00 slot`).
     Generate { slot: Slot, data: &'a [u8] },
-    /// GENERAL AUTHENTICATE with a slot key: sign (`87 alg slot`).
-    Sign {
+    /// GENERAL AUTHENTICATE with a slot key: sign or key agreement (`87 alg slot`).
+    UseKey {
         algorithm: KeyAlgorithm,
         slot: Slot,
         data: &'a [u8],
@@ -161,7 +161,7 @@ impl<'a> Command<'a> {
             return Ok(Self::Authenticate { algorithm, data });
         }
         match (KeyAlgorithm::from_id(p1), Slot::from_reference(p2)) {
-            (Some(algorithm), Some(slot)) => Ok(Self::Sign {
+            (Some(algorithm), Some(slot)) => Ok(Self::UseKey {
                 algorithm,
                 slot,
                 data,
@@ -186,11 +186,11 @@ pub fn run<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
         Command::GetData { data } => data::get(ctx, data, reply),
         Command::PutData { data } => data::put(ctx, data),
         Command::Generate { slot, data } => key::generate(ctx, slot, data, reply),
-        Command::Sign {
+        Command::UseKey {
             algorithm,
             slot,
             data,
-        } => key::sign(ctx, algorithm, slot, data, reply),
+        } => key::general_authenticate(ctx, algorithm, slot, data, reply),
         Command::Authenticate { algorithm, data } => {
             auth::authenticate(ctx, algorithm, data, reply)
         }

@@ -392,6 +392,139 @@ fn pin_policy_decides_who_may_sign() {
     expect(&mut c, &h("00 F7 00 82"), 0x6A88);
 }
 
+/// A peer key pair made on the host: its scalar and uncompressed public point.
+fn peer_key(alg: u8, seed: u64) -> (Vec<u8>, Vec<u8>) {
+    use rand_chacha::rand_core::SeedableRng;
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    if alg == P256 {
+        use p256::elliptic_curve::Generate;
+        use p256::elliptic_curve::sec1::ToSec1Point;
+        let secret = p256::SecretKey::generate_from_rng(&mut rng);
+        let point = secret.public_key().to_sec1_point(false);
+        (secret.to_bytes().to_vec(), point.as_bytes().to_vec())
+    } else {
+        use sm2::elliptic_curve::Generate;
+        use sm2::elliptic_curve::sec1::ToSec1Point;
+        let secret = sm2::SecretKey::generate_from_rng(&mut rng);
+        let point = secret.public_key().to_sec1_point(false);
+        (secret.to_bytes().to_vec(), point.as_bytes().to_vec())
+    }
+}
+
+/// What the host computes with the p256/sm2 crates: the peer scalar times the card's point,
+/// in the card edge's form (P-256 the shared `x`, SM2 the whole shared point).
+fn host_shared(alg: u8, peer_secret: &[u8], card_point: &[u8]) -> Vec<u8> {
+    use p256::elliptic_curve::sec1::ToSec1Point;
+    if alg == P256 {
+        let d = p256::NonZeroScalar::try_from(peer_secret).unwrap();
+        let q = p256::PublicKey::from_sec1_bytes(card_point).unwrap();
+        let shared = (q.to_projective() * *d).to_affine().to_sec1_point(false);
+        shared.as_bytes()[1..33].to_vec()
+    } else {
+        let d = sm2::NonZeroScalar::try_from(peer_secret).unwrap();
+        let q = sm2::PublicKey::from_sec1_bytes(card_point).unwrap();
+        let shared = (q.to_projective() * *d).to_affine().to_sec1_point(false);
+        shared.as_bytes().to_vec()
+    }
+}
+
+#[test]
+fn key_agreement_equals_the_hosts_ecdh_on_both_curves() {
+    let mut c = token();
+    authenticate_default(&mut c);
+    for (round, (slot, alg)) in [(0x9D, P256), (0x9A, SM2), (0x9E, P256), (0x9D, SM2)]
+        .into_iter()
+        .enumerate()
+    {
+        let card_point = generate(&mut c, slot, alg);
+        let (peer_secret, peer_point) = peer_key(alg, round as u64);
+        assert_eq!(verify(&mut c, b"123456"), 0x9000);
+        let (sw, shared) = agree(&mut c, slot, alg, &peer_point);
+        assert_eq!(sw, 0x9000, "slot {slot:02X} alg {alg:02X}");
+        assert_eq!(shared.len(), if alg == P256 { 32 } else { 65 });
+        assert_eq!(shared, host_shared(alg, &peer_secret, &card_point));
+    }
+}
+
+#[test]
+fn key_agreement_refuses_points_off_the_curve() {
+    let mut c = token();
+    authenticate_default(&mut c);
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    let (_, p256_peer) = peer_key(P256, 1);
+    assert_eq!(agree(&mut c, 0x9D, P256, &p256_peer).0, 0x6A88, "no key");
+    generate(&mut c, 0x9D, P256);
+    generate(&mut c, 0x9A, SM2);
+    let (_, sm2_peer) = peer_key(SM2, 2);
+    for (slot, alg, good) in [(0x9D, P256, &p256_peer), (0x9A, SM2, &sm2_peer)] {
+        let mut off_curve = good.clone();
+        off_curve[64] ^= 1;
+        let mut compressed = vec![0x02 | (good[64] & 1)];
+        compressed.extend_from_slice(&good[1..33]);
+        let mut hybrid = good.clone();
+        hybrid[0] = 0x06 | (good[64] & 1);
+        let bad: [&[u8]; 7] = [
+            &off_curve,
+            &good[..64],
+            &compressed,
+            &hybrid,
+            &[0x00],
+            &[],
+            &[[0x04].as_slice(), &[0; 64]].concat(),
+        ];
+        for point in bad {
+            assert_eq!(
+                agree(&mut c, slot, alg, point).0,
+                0x6A80,
+                "slot {slot:02X}: {}",
+                hex::encode(point)
+            );
+        }
+        assert_eq!(agree(&mut c, slot, alg, good).0, 0x9000);
+    }
+    // The other curve's point is no point of this one; the wrong algorithm for the slot.
+    assert_eq!(agree(&mut c, 0x9D, P256, &sm2_peer).0, 0x6A80);
+    assert_eq!(agree(&mut c, 0x9A, SM2, &p256_peer).0, 0x6A80);
+    assert_eq!(agree(&mut c, 0x9D, SM2, &sm2_peer).0, 0x6A80);
+    // Both a digest and a point, or neither 81 nor 85.
+    let both = h(&format!("7C47 8200 8101AA 8541{}", hex::encode(&p256_peer)));
+    expect(&mut c, &apdu(0, 0x87, P256, 0x9D, &both), 0x6A80);
+    expect(&mut c, &apdu(0, 0x87, P256, 0x9D, &h("7C02 8200")), 0x6A80);
+}
+
+#[test]
+fn pin_policy_decides_who_may_agree() {
+    let mut c = token();
+    authenticate_default(&mut c);
+    let (_, peer) = peer_key(P256, 3);
+    for slot in [0x9A, 0x9C, 0x9D, 0x9E] {
+        generate(&mut c, slot, P256);
+    }
+    assert_eq!(agree(&mut c, 0x9E, P256, &peer).0, 0x9000, "9E: never");
+    for slot in [0x9A, 0x9C, 0x9D] {
+        assert_eq!(agree(&mut c, slot, P256, &peer).0, 0x6982, "{slot:02X}");
+    }
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    assert_eq!(
+        agree(&mut c, 0x9C, P256, &peer).0,
+        0x9000,
+        "9C: PIN just given"
+    );
+    assert_eq!(agree(&mut c, 0x9C, P256, &peer).0, 0x6982, "9C: every time");
+    assert_eq!(agree(&mut c, 0x9D, P256, &peer).0, 0x9000, "9D: once");
+    assert_eq!(agree(&mut c, 0x9D, P256, &peer).0, 0x9000);
+    c.reset();
+    assert_eq!(
+        agree(&mut c, 0x9D, P256, &peer).0,
+        0x6982,
+        "reset forgets the PIN"
+    );
+    // A refused point costs no PIN-always use.
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    assert_eq!(agree(&mut c, 0x9C, P256, &peer[..64]).0, 0x6A80);
+    assert_eq!(agree(&mut c, 0x9C, P256, &peer).0, 0x9000);
+}
+
 #[test]
 fn a_3000_byte_certificate_through_chaining_and_get_response() {
     let mut c = token();

@@ -13,7 +13,7 @@ use rand_core::CryptoRng;
 use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{MAX_SIGNATURE_LEN, POINT_LEN, SCALAR_LEN, Secret, SignError, public_or};
+use super::{AgreeError, MAX_SIGNATURE_LEN, POINT_LEN, SCALAR_LEN, Secret, SignError, public_or};
 
 /// A fresh P-256 key pair.
 pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> (Secret, [u8; POINT_LEN]) {
@@ -68,6 +68,11 @@ impl P256Key {
     /// The private scalar's big-endian bytes, wiped when dropped.
     pub fn secret_bytes(&self) -> Secret {
         Zeroizing::new(self.d.to_bytes().into())
+    }
+
+    /// The shared point with the peer's point `peer` (see `agree`).
+    pub fn shared_point(&self, peer: &[u8]) -> Result<Zeroizing<[u8; POINT_LEN]>, AgreeError> {
+        super::agree::shared_point(&self.d, peer)
     }
 
     /// Signs `digest` with nonce hedging bytes `hedge`.
