@@ -72,11 +72,11 @@ fn pin_counts_down_blocks_and_the_puk_unblocks() {
     }
     assert_eq!(verify(&mut c, b"123456"), 0x6983);
     expect(&mut c, &h("00 20 00 80"), 0x6983);
-    // Malformed PIN: refused without costing a try.
+    // Eight bytes that are no valid PIN are a wrong PIN like any other; here it is blocked.
     expect(
         &mut c,
         &apdu(0, 0x20, 0, 0x80, b"12345\xFF\xFF\xFF"),
-        0x6A80,
+        0x6983,
     );
     // Wrong PUK costs a PUK try; the right one sets a new PIN and restores both counters.
     let mut data = padded(b"87654321");
@@ -89,6 +89,38 @@ fn pin_counts_down_blocks_and_the_puk_unblocks() {
     assert_eq!(verify(&mut c, b"111111"), 0x9000);
     let meta = expect(&mut c, &h("00 F7 00 81"), 0x9000);
     assert_eq!(meta, h("01 01 FF 05 01 01 06 02 03 03"));
+}
+
+#[test]
+fn eight_bytes_that_are_no_pin_are_a_wrong_try_as_ykman_resets() {
+    let mut c = token();
+    // ykman's `piv reset`: VERIFY with eight FF until blocked, then RESET RETRY COUNTER with
+    // sixteen FF until the PUK is blocked, then RESET.
+    for left in [0x63C2, 0x63C1, 0x63C0] {
+        expect(&mut c, &apdu(0, 0x20, 0, 0x80, &[0xFF; 8]), left);
+    }
+    expect(&mut c, &apdu(0, 0x20, 0, 0x80, &[0xFF; 8]), 0x6983);
+    for left in [0x63C2, 0x63C1, 0x63C0] {
+        expect(&mut c, &apdu(0, 0x2C, 0, 0x80, &[0xFF; 16]), left);
+    }
+    expect(&mut c, &h("00 FB 00 00"), 0x9000);
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    // Other malformed eight bytes count too; a wrong length is still no try.
+    assert_eq!(verify(&mut c, b"12345"), 0x63C2);
+    expect(&mut c, &apdu(0, 0x20, 0, 0x80, b"\xFF123456\xFF"), 0x63C1);
+    expect(&mut c, &apdu(0, 0x20, 0, 0x80, b"1234567"), 0x6A80);
+    assert_eq!(tries_left(&mut c), 1);
+    // The right old value with a malformed new one changes nothing and costs nothing.
+    let mut data = padded(b"123456");
+    data.extend([0xFF; 8]);
+    expect(&mut c, &apdu(0, 0x24, 0, 0x80, &data), 0x6A80);
+    assert_eq!(tries_left(&mut c), 3);
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+}
+
+/// The PIN's tries left, from GET METADATA.
+fn tries_left(c: &mut Box<dyn Token>) -> u8 {
+    expect(c.as_mut(), &h("00 F7 00 80"), 0x9000)[9]
 }
 
 #[test]
