@@ -495,8 +495,11 @@ fn key_agreement_refuses_points_off_the_curve() {
         compressed.extend_from_slice(&good[1..33]);
         let mut hybrid = good.clone();
         hybrid[0] = 0x06 | (good[64] & 1);
-        let bad: [&[u8]; 7] = [
+        let mut beyond_p = good.clone();
+        beyond_p[1..33].fill(0xFF);
+        let bad: [&[u8]; 8] = [
             &off_curve,
+            &beyond_p,
             &good[..64],
             &compressed,
             &hybrid,

@@ -154,13 +154,16 @@ impl SigningKey {
         peer: &[u8],
         out: &mut [u8; MAX_AGREEMENT_LEN],
     ) -> Result<usize, AgreeError> {
-        let (shared, answer) = match &self.0 {
-            Prepared::P256(key) => (key.shared_point(peer)?, 1..1 + SCALAR_LEN),
-            Prepared::Sm2(key) => (key.shared_point(peer)?, 0..POINT_LEN),
-        };
-        let len = answer.len();
-        out[..len].copy_from_slice(&shared[answer]);
-        Ok(len)
+        match &self.0 {
+            Prepared::P256(key) => {
+                out[..SCALAR_LEN].copy_from_slice(key.shared_x(peer)?.as_ref());
+                Ok(SCALAR_LEN)
+            }
+            Prepared::Sm2(key) => {
+                out.copy_from_slice(key.shared_point(peer)?.as_ref());
+                Ok(POINT_LEN)
+            }
+        }
     }
 }
 

@@ -85,7 +85,7 @@ impl Sm2Key {
 
     /// The shared point with the peer's point `peer` (see `agree`).
     pub fn shared_point(&self, peer: &[u8]) -> Result<Zeroizing<[u8; POINT_LEN]>, AgreeError> {
-        super::agree::shared_point(&self.d, peer)
+        super::agree::shared_point::<Sm2Field>(&self.secret_bytes(), peer)
     }
 
     /// Signs `e` (32 bytes) with nonce hedging bytes `hedge`.
