@@ -34,8 +34,8 @@ pub enum SecretRef {
 /// A command, parsed from INS, P1 and P2; the data is checked by its handler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command<'a> {
-    /// SELECT by AID (`A4 04 00`).
-    Select { aid: &'a [u8] },
+    /// SELECT by AID (`A4 04 00`, or `A4 04 0C` for no response data).
+    Select { aid: &'a [u8], template: bool },
     /// VERIFY the PIN (`20 00 80`), or ask its state when `pin` is empty.
     Verify { pin: &'a [u8] },
     /// VERIFY with P1 `FF`: forget that the PIN was verified.
@@ -82,7 +82,14 @@ impl<'a> Command<'a> {
         let ins = Instruction::from_byte(apdu.ins).ok_or(StatusWord::InsNotSupported)?;
         let cmd = match ins {
             Instruction::Select => match p1p2 {
-                (0x04, 0x00) => Self::Select { aid: data },
+                (0x04, 0x00) => Self::Select {
+                    aid: data,
+                    template: true,
+                },
+                (0x04, 0x0C) => Self::Select {
+                    aid: data,
+                    template: false,
+                },
                 _ => return Err(StatusWord::IncorrectP1P2),
             },
             Instruction::Verify => match p1p2 {
@@ -178,7 +185,7 @@ pub fn run<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     reply: &mut Reply<'_>,
 ) -> Result<(), StatusWord> {
     match cmd {
-        Command::Select { aid } => select::select(aid, reply),
+        Command::Select { aid, template } => select::select(ctx, aid, template, reply),
         Command::Verify { pin } => pin::verify(ctx, pin),
         Command::VerifyReset => pin::forget(ctx),
         Command::ChangeReference { secret, data } => pin::change(ctx, secret, data),

@@ -35,6 +35,31 @@ fn select_answers_the_application_property_template() {
     expect(&mut c, &h("00A4040006D27600012401"), 0x6A82);
     expect(&mut c, &h("00A4040004A0000003"), 0x6A82);
     expect(&mut c, &h("00A4000002 3F00"), 0x6A86);
+    // P2 0C: no response data; an unknown AID is not found, as with P2 00.
+    expect(&mut c, &h("00A4040C06D27600012401"), 0x6A82);
+    expect(&mut c, &h("00A4040C04A0000003"), 0x6A82);
+    assert_eq!(expect(&mut c, &h("00A4040C05A000000308"), 0x9000), []);
+}
+
+#[test]
+fn selecting_piv_forgets_the_pin_as_a_yubikey() {
+    let mut c = token();
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    expect(&mut c, &h("00 20 00 80"), 0x9000);
+    // libykpiv's tries count: re-SELECT, then an empty VERIFY.
+    select(&mut c);
+    expect(&mut c, &h("00 20 00 80"), 0x63C3);
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    expect(&mut c, &h("00A4040C05A000000308"), 0x9000);
+    expect(&mut c, &h("00 20 00 80"), 0x63C3);
+    // A SELECT of another application leaves the PIN as it was.
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    expect(&mut c, &h("00A4040006D27600012401"), 0x6A82);
+    expect(&mut c, &h("00 20 00 80"), 0x9000);
+    // The management key's authentication is not the PIN's: it stays.
+    authenticate_default(&mut c);
+    select(&mut c);
+    generate(&mut c, 0x9A, P256);
 }
 
 #[test]
