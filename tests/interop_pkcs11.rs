@@ -4,7 +4,7 @@
 //! the module's self-test, and ECDSA signatures that OpenSSL verifies.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ukey_suite::interop::{
@@ -146,6 +146,118 @@ fn ecdsa_signatures_made_through_pkcs11_are_verified_by_openssl() -> Result<(), 
                     ran.expect_stdout("Verified OK")?;
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// A P-256 key generated in 9D with `ukey`, and a certificate for it with the key usage
+/// keyAgreement, issued (with `openssl x509 -new -force_pubkey`) by the key in `issuer`:
+/// OpenSC offers a PIV key for derivation only when its certificate allows key agreement, and
+/// `ukey ca issue` writes signature usages. Returns the slot's public key (PEM).
+fn key_agreement_certified(session: &Session, issuer: &Path) -> Result<PathBuf, Failure> {
+    let (public_key, certificate) = (session.path("9d.pub.pem"), session.path("9d.crt"));
+    let extensions = session.path("9d.ext");
+    let mut generate = session.ukey()?;
+    generate
+        .args([
+            "key", "generate", "--force", "--slot", "9d", "--alg", "p256", "-o",
+        ])
+        .arg(&public_key);
+    session.run("ukey key generate 9d p256", generate)?;
+    fs::write(
+        &extensions,
+        "[agreement]\nkeyUsage = critical, keyAgreement\nbasicConstraints = CA:FALSE\n",
+    )
+    .in_step(session, "writing the certificate's extensions")?;
+    let mut issue = Command::new("openssl");
+    issue
+        .args([
+            "x509",
+            "-new",
+            "-subj",
+            "/CN=interop 9d key agreement",
+            "-days",
+            "30",
+        ])
+        .arg("-key")
+        .arg(issuer)
+        .arg("-force_pubkey")
+        .arg(&public_key)
+        .arg("-extfile")
+        .arg(&extensions)
+        .args(["-extensions", "agreement", "-out"])
+        .arg(&certificate);
+    session.run(
+        "openssl x509 -new: a key-agreement certificate for 9D",
+        issue,
+    )?;
+    let mut import = session.ukey()?;
+    import
+        .args(["cert", "import", "--slot", "9d"])
+        .arg(&certificate);
+    session.run("ukey cert import 9d", import)?;
+    Ok(public_key)
+}
+
+/// `pkcs11-tool --derive -m ECDH1-DERIVE` with the 9D key (OpenSC's ID 03) and a peer key
+/// OpenSSL made: the token's secret (GENERAL AUTHENTICATE `85`, card edge v2) equals what
+/// `openssl pkeyutl -derive` computes from the peer's private key and the slot's public key.
+#[test]
+fn ecdh_derived_through_pkcs11_equals_openssls() -> Result<(), Failure> {
+    for target in targets() {
+        let session = Session::start(CLIENT, &target)?;
+        let (peer, peer_public) = (session.path("peer.pem"), session.path("peer.pub.der"));
+        let mut genkey = Command::new("openssl");
+        genkey
+            .args(["genpkey", "-algorithm", "EC", "-pkeyopt"])
+            .args(["ec_paramgen_curve:P-256", "-out"])
+            .arg(&peer);
+        session.run("openssl genpkey: the peer's P-256 key", genkey)?;
+        let card_public = key_agreement_certified(&session, &peer)?;
+        let mut public = Command::new("openssl");
+        public
+            .args(["pkey", "-pubout", "-outform", "DER", "-in"])
+            .arg(&peer)
+            .arg("-out")
+            .arg(&peer_public);
+        session.run("openssl pkey -pubout: the peer's public key", public)?;
+
+        let (derived, expected) = (session.path("derived.bin"), session.path("expected.bin"));
+        let mut derive = pkcs11_tool(&session);
+        derive
+            .args([
+                "--login",
+                "--pin",
+                "123456",
+                "--derive",
+                "-m",
+                "ECDH1-DERIVE",
+            ])
+            .args(["--id", "03", "--input-file"])
+            .arg(&peer_public)
+            .arg("--output-file")
+            .arg(&derived);
+        let ran = session.run("pkcs11-tool --derive -m ECDH1-DERIVE", derive)?;
+        let agreed = ran.answer_to(&[0x00, 0x87, 0x11, 0x9D])?;
+        ran.ensure(agreed.sw == 0x9000, "the token did not agree a key")?;
+
+        let mut openssl = Command::new("openssl");
+        openssl
+            .args(["pkeyutl", "-derive", "-inkey"])
+            .arg(&peer)
+            .arg("-peerkey")
+            .arg(&card_public)
+            .arg("-out")
+            .arg(&expected);
+        session.run("openssl pkeyutl -derive: the peer's side", openssl)?;
+        let read = |path| fs::read(path).in_step(&session, "reading the shared secrets");
+        let (derived, expected) = (read(&derived)?, read(&expected)?);
+        if derived != expected || derived.len() != 32 {
+            return Err(session.fail(
+                "comparing the shared secrets",
+                format!("token {} != openssl {}", hex(&derived), hex(&expected)),
+            ));
         }
     }
     Ok(())

@@ -7,7 +7,8 @@ use std::fs;
 use std::process::Command;
 
 use ukey_suite::interop::{
-    Failure, InStep, Session, metadata, pem_body, public_key_der, self_signed_certificate, targets,
+    Failure, InStep, Session, certify, metadata, pem_body, public_key_der, self_signed_certificate,
+    targets,
 };
 
 const CLIENT: &str = "yubico-piv-tool";
@@ -328,6 +329,24 @@ fn wrong_pin_until_blocked_wrong_puk_until_blocked_then_reset() -> Result<(), Fa
         let answer = ran.answer_to(&[0x00, 0xF7, 0x00, 0x9A])?;
         ran.ensure(answer.sw == 0x6A88, "slot 9A still holds a key after reset")?;
         pin_and_puk_are_the_defaults(&session)?;
+    }
+    Ok(())
+}
+
+/// `test-decipher` on an EC key is an ECDH with a fresh key of yubico-piv-tool's, checked
+/// against its own side of the exchange (GENERAL AUTHENTICATE `85`, card edge v2).
+#[test]
+fn test_decipher_on_a_p256_key_in_9d_agrees_with_the_tool() -> Result<(), Failure> {
+    for target in targets() {
+        let session = Session::start(CLIENT, &target)?;
+        let certified = certify(&session, "9d", "p256")?;
+        let mut test = yubico(&session, &["-a", "verify-pin", "-P", "123456"]);
+        test.args(["-a", "test-decipher", "-s", "9d", "-i"])
+            .arg(&certified.certificate);
+        let ran = session.run("yubico-piv-tool -a test-decipher -s 9d", test)?;
+        ran.expect_output("Successfully performed ECDH exchange with card.")?;
+        let agreed = ran.answer_to(&[0x00, 0x87, 0x11, 0x9D])?;
+        ran.ensure(agreed.sw == 0x9000, "the token did not agree a key")?;
     }
     Ok(())
 }

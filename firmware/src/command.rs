@@ -34,8 +34,8 @@ pub enum SecretRef {
 /// A command, parsed from INS, P1 and P2; the data is checked by its handler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command<'a> {
-    /// SELECT by AID (`A4 04 00`).
-    Select { aid: &'a [u8] },
+    /// SELECT by AID (`A4 04 00`, or `A4 04 0C` for no response data).
+    Select { aid: &'a [u8], template: bool },
     /// VERIFY the PIN (`20 00 80`), or ask its state when `pin` is empty.
     Verify { pin: &'a [u8] },
     /// VERIFY with P1 `FF`: forget that the PIN was verified.
@@ -50,8 +50,8 @@ pub enum Command<'a> {
     PutData { data: &'a [u8] },
     /// GENERATE ASYMMETRIC KEY PAIR (`47 00 slot`).
     Generate { slot: Slot, data: &'a [u8] },
-    /// GENERAL AUTHENTICATE with a slot key: sign (`87 alg slot`).
-    Sign {
+    /// GENERAL AUTHENTICATE with a slot key: sign or key agreement (`87 alg slot`).
+    UseKey {
         algorithm: KeyAlgorithm,
         slot: Slot,
         data: &'a [u8],
@@ -82,7 +82,14 @@ impl<'a> Command<'a> {
         let ins = Instruction::from_byte(apdu.ins).ok_or(StatusWord::InsNotSupported)?;
         let cmd = match ins {
             Instruction::Select => match p1p2 {
-                (0x04, 0x00) => Self::Select { aid: data },
+                (0x04, 0x00) => Self::Select {
+                    aid: data,
+                    template: true,
+                },
+                (0x04, 0x0C) => Self::Select {
+                    aid: data,
+                    template: false,
+                },
                 _ => return Err(StatusWord::IncorrectP1P2),
             },
             Instruction::Verify => match p1p2 {
@@ -161,7 +168,7 @@ impl<'a> Command<'a> {
             return Ok(Self::Authenticate { algorithm, data });
         }
         match (KeyAlgorithm::from_id(p1), Slot::from_reference(p2)) {
-            (Some(algorithm), Some(slot)) => Ok(Self::Sign {
+            (Some(algorithm), Some(slot)) => Ok(Self::UseKey {
                 algorithm,
                 slot,
                 data,
@@ -178,7 +185,7 @@ pub fn run<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     reply: &mut Reply<'_>,
 ) -> Result<(), StatusWord> {
     match cmd {
-        Command::Select { aid } => select::select(aid, reply),
+        Command::Select { aid, template } => select::select(ctx, aid, template, reply),
         Command::Verify { pin } => pin::verify(ctx, pin),
         Command::VerifyReset => pin::forget(ctx),
         Command::ChangeReference { secret, data } => pin::change(ctx, secret, data),
@@ -186,11 +193,11 @@ pub fn run<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
         Command::GetData { data } => data::get(ctx, data, reply),
         Command::PutData { data } => data::put(ctx, data),
         Command::Generate { slot, data } => key::generate(ctx, slot, data, reply),
-        Command::Sign {
+        Command::UseKey {
             algorithm,
             slot,
             data,
-        } => key::sign(ctx, algorithm, slot, data, reply),
+        } => key::general_authenticate(ctx, algorithm, slot, data, reply),
         Command::Authenticate { algorithm, data } => {
             auth::authenticate(ctx, algorithm, data, reply)
         }

@@ -10,5 +10,6 @@ pub(crate) mod ecc;
 pub(crate) mod pin;
 
 pub use ecc::{
-    KeyAlgorithm, MAX_SIGNATURE_LEN, POINT_LEN, SCALAR_LEN, Secret, SignError, SigningKey, generate,
+    AgreeError, KeyAlgorithm, MAX_AGREEMENT_LEN, MAX_SIGNATURE_LEN, POINT_LEN, SCALAR_LEN, Secret,
+    SignError, SigningKey, generate,
 };

@@ -35,6 +35,31 @@ fn select_answers_the_application_property_template() {
     expect(&mut c, &h("00A4040006D27600012401"), 0x6A82);
     expect(&mut c, &h("00A4040004A0000003"), 0x6A82);
     expect(&mut c, &h("00A4000002 3F00"), 0x6A86);
+    // P2 0C: no response data; an unknown AID is not found, as with P2 00.
+    expect(&mut c, &h("00A4040C06D27600012401"), 0x6A82);
+    expect(&mut c, &h("00A4040C04A0000003"), 0x6A82);
+    assert_eq!(expect(&mut c, &h("00A4040C05A000000308"), 0x9000), []);
+}
+
+#[test]
+fn selecting_piv_forgets_the_pin_as_a_yubikey() {
+    let mut c = token();
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    expect(&mut c, &h("00 20 00 80"), 0x9000);
+    // libykpiv's tries count: re-SELECT, then an empty VERIFY.
+    select(&mut c);
+    expect(&mut c, &h("00 20 00 80"), 0x63C3);
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    expect(&mut c, &h("00A4040C05A000000308"), 0x9000);
+    expect(&mut c, &h("00 20 00 80"), 0x63C3);
+    // A SELECT of another application leaves the PIN as it was.
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    expect(&mut c, &h("00A4040006D27600012401"), 0x6A82);
+    expect(&mut c, &h("00 20 00 80"), 0x9000);
+    // The management key's authentication is not the PIN's: it stays.
+    authenticate_default(&mut c);
+    select(&mut c);
+    generate(&mut c, 0x9A, P256);
 }
 
 #[test]
@@ -72,11 +97,11 @@ fn pin_counts_down_blocks_and_the_puk_unblocks() {
     }
     assert_eq!(verify(&mut c, b"123456"), 0x6983);
     expect(&mut c, &h("00 20 00 80"), 0x6983);
-    // Malformed PIN: refused without costing a try.
+    // Eight bytes that are no valid PIN are a wrong PIN like any other; here it is blocked.
     expect(
         &mut c,
         &apdu(0, 0x20, 0, 0x80, b"12345\xFF\xFF\xFF"),
-        0x6A80,
+        0x6983,
     );
     // Wrong PUK costs a PUK try; the right one sets a new PIN and restores both counters.
     let mut data = padded(b"87654321");
@@ -89,6 +114,38 @@ fn pin_counts_down_blocks_and_the_puk_unblocks() {
     assert_eq!(verify(&mut c, b"111111"), 0x9000);
     let meta = expect(&mut c, &h("00 F7 00 81"), 0x9000);
     assert_eq!(meta, h("01 01 FF 05 01 01 06 02 03 03"));
+}
+
+#[test]
+fn eight_bytes_that_are_no_pin_are_a_wrong_try_as_ykman_resets() {
+    let mut c = token();
+    // ykman's `piv reset`: VERIFY with eight FF until blocked, then RESET RETRY COUNTER with
+    // sixteen FF until the PUK is blocked, then RESET.
+    for left in [0x63C2, 0x63C1, 0x63C0] {
+        expect(&mut c, &apdu(0, 0x20, 0, 0x80, &[0xFF; 8]), left);
+    }
+    expect(&mut c, &apdu(0, 0x20, 0, 0x80, &[0xFF; 8]), 0x6983);
+    for left in [0x63C2, 0x63C1, 0x63C0] {
+        expect(&mut c, &apdu(0, 0x2C, 0, 0x80, &[0xFF; 16]), left);
+    }
+    expect(&mut c, &h("00 FB 00 00"), 0x9000);
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    // Other malformed eight bytes count too; a wrong length is still no try.
+    assert_eq!(verify(&mut c, b"12345"), 0x63C2);
+    expect(&mut c, &apdu(0, 0x20, 0, 0x80, b"\xFF123456\xFF"), 0x63C1);
+    expect(&mut c, &apdu(0, 0x20, 0, 0x80, b"1234567"), 0x6A80);
+    assert_eq!(tries_left(&mut c), 1);
+    // The right old value with a malformed new one changes nothing and costs nothing.
+    let mut data = padded(b"123456");
+    data.extend([0xFF; 8]);
+    expect(&mut c, &apdu(0, 0x24, 0, 0x80, &data), 0x6A80);
+    assert_eq!(tries_left(&mut c), 3);
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+}
+
+/// The PIN's tries left, from GET METADATA.
+fn tries_left(c: &mut Box<dyn Token>) -> u8 {
+    expect(c.as_mut(), &h("00 F7 00 80"), 0x9000)[9]
 }
 
 #[test]
@@ -390,6 +447,142 @@ fn pin_policy_decides_who_may_sign() {
     expect(&mut c, &apdu(0, 0x47, 0, 0x9B, &h("AC03 800111")), 0x6A86);
     expect(&mut c, &h("00 F7 00 9C"), 0x9000);
     expect(&mut c, &h("00 F7 00 82"), 0x6A88);
+}
+
+/// A peer key pair made on the host: its scalar and uncompressed public point.
+fn peer_key(alg: u8, seed: u64) -> (Vec<u8>, Vec<u8>) {
+    use rand_chacha::rand_core::SeedableRng;
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    if alg == P256 {
+        use p256::elliptic_curve::Generate;
+        use p256::elliptic_curve::sec1::ToSec1Point;
+        let secret = p256::SecretKey::generate_from_rng(&mut rng);
+        let point = secret.public_key().to_sec1_point(false);
+        (secret.to_bytes().to_vec(), point.as_bytes().to_vec())
+    } else {
+        use sm2::elliptic_curve::Generate;
+        use sm2::elliptic_curve::sec1::ToSec1Point;
+        let secret = sm2::SecretKey::generate_from_rng(&mut rng);
+        let point = secret.public_key().to_sec1_point(false);
+        (secret.to_bytes().to_vec(), point.as_bytes().to_vec())
+    }
+}
+
+/// What the host computes with the p256/sm2 crates: the peer scalar times the card's point,
+/// in the card edge's form (P-256 the shared `x`, SM2 the whole shared point).
+fn host_shared(alg: u8, peer_secret: &[u8], card_point: &[u8]) -> Vec<u8> {
+    use p256::elliptic_curve::sec1::ToSec1Point;
+    if alg == P256 {
+        let d = p256::NonZeroScalar::try_from(peer_secret).unwrap();
+        let q = p256::PublicKey::from_sec1_bytes(card_point).unwrap();
+        let shared = (q.to_projective() * *d).to_affine().to_sec1_point(false);
+        shared.as_bytes()[1..33].to_vec()
+    } else {
+        let d = sm2::NonZeroScalar::try_from(peer_secret).unwrap();
+        let q = sm2::PublicKey::from_sec1_bytes(card_point).unwrap();
+        let shared = (q.to_projective() * *d).to_affine().to_sec1_point(false);
+        shared.as_bytes().to_vec()
+    }
+}
+
+#[test]
+fn key_agreement_equals_the_hosts_ecdh_on_both_curves() {
+    let mut c = token();
+    authenticate_default(&mut c);
+    for (round, (slot, alg)) in [(0x9D, P256), (0x9A, SM2), (0x9E, P256), (0x9D, SM2)]
+        .into_iter()
+        .enumerate()
+    {
+        let card_point = generate(&mut c, slot, alg);
+        let (peer_secret, peer_point) = peer_key(alg, round as u64);
+        assert_eq!(verify(&mut c, b"123456"), 0x9000);
+        let (sw, shared) = agree(&mut c, slot, alg, &peer_point);
+        assert_eq!(sw, 0x9000, "slot {slot:02X} alg {alg:02X}");
+        assert_eq!(shared.len(), if alg == P256 { 32 } else { 65 });
+        assert_eq!(shared, host_shared(alg, &peer_secret, &card_point));
+    }
+}
+
+#[test]
+fn key_agreement_refuses_points_off_the_curve() {
+    let mut c = token();
+    authenticate_default(&mut c);
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    let (_, p256_peer) = peer_key(P256, 1);
+    assert_eq!(agree(&mut c, 0x9D, P256, &p256_peer).0, 0x6A88, "no key");
+    generate(&mut c, 0x9D, P256);
+    generate(&mut c, 0x9A, SM2);
+    let (_, sm2_peer) = peer_key(SM2, 2);
+    for (slot, alg, good) in [(0x9D, P256, &p256_peer), (0x9A, SM2, &sm2_peer)] {
+        let mut off_curve = good.clone();
+        off_curve[64] ^= 1;
+        let mut compressed = vec![0x02 | (good[64] & 1)];
+        compressed.extend_from_slice(&good[1..33]);
+        let mut hybrid = good.clone();
+        hybrid[0] = 0x06 | (good[64] & 1);
+        let mut beyond_p = good.clone();
+        beyond_p[1..33].fill(0xFF);
+        let bad: [&[u8]; 8] = [
+            &off_curve,
+            &beyond_p,
+            &good[..64],
+            &compressed,
+            &hybrid,
+            &[0x00],
+            &[],
+            &[[0x04].as_slice(), &[0; 64]].concat(),
+        ];
+        for point in bad {
+            assert_eq!(
+                agree(&mut c, slot, alg, point).0,
+                0x6A80,
+                "slot {slot:02X}: {}",
+                hex::encode(point)
+            );
+        }
+        assert_eq!(agree(&mut c, slot, alg, good).0, 0x9000);
+    }
+    // The other curve's point is no point of this one; the wrong algorithm for the slot.
+    assert_eq!(agree(&mut c, 0x9D, P256, &sm2_peer).0, 0x6A80);
+    assert_eq!(agree(&mut c, 0x9A, SM2, &p256_peer).0, 0x6A80);
+    assert_eq!(agree(&mut c, 0x9D, SM2, &sm2_peer).0, 0x6A80);
+    // Both a digest and a point, or neither 81 nor 85.
+    let both = h(&format!("7C47 8200 8101AA 8541{}", hex::encode(&p256_peer)));
+    expect(&mut c, &apdu(0, 0x87, P256, 0x9D, &both), 0x6A80);
+    expect(&mut c, &apdu(0, 0x87, P256, 0x9D, &h("7C02 8200")), 0x6A80);
+}
+
+#[test]
+fn pin_policy_decides_who_may_agree() {
+    let mut c = token();
+    authenticate_default(&mut c);
+    let (_, peer) = peer_key(P256, 3);
+    for slot in [0x9A, 0x9C, 0x9D, 0x9E] {
+        generate(&mut c, slot, P256);
+    }
+    assert_eq!(agree(&mut c, 0x9E, P256, &peer).0, 0x9000, "9E: never");
+    for slot in [0x9A, 0x9C, 0x9D] {
+        assert_eq!(agree(&mut c, slot, P256, &peer).0, 0x6982, "{slot:02X}");
+    }
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    assert_eq!(
+        agree(&mut c, 0x9C, P256, &peer).0,
+        0x9000,
+        "9C: PIN just given"
+    );
+    assert_eq!(agree(&mut c, 0x9C, P256, &peer).0, 0x6982, "9C: every time");
+    assert_eq!(agree(&mut c, 0x9D, P256, &peer).0, 0x9000, "9D: once");
+    assert_eq!(agree(&mut c, 0x9D, P256, &peer).0, 0x9000);
+    c.reset();
+    assert_eq!(
+        agree(&mut c, 0x9D, P256, &peer).0,
+        0x6982,
+        "reset forgets the PIN"
+    );
+    // A refused point costs no PIN-always use.
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    assert_eq!(agree(&mut c, 0x9C, P256, &peer[..64]).0, 0x6A80);
+    assert_eq!(agree(&mut c, 0x9C, P256, &peer).0, 0x9000);
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! selected, then the call's APDUs follow with no other program's in between.
 
 mod admin;
+mod agree;
 mod keys;
 mod objects;
 mod pin;

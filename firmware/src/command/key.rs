@@ -1,5 +1,5 @@
 //! Key slots: GENERATE ASYMMETRIC KEY PAIR (SP 800-73-4 part 2, 3.3.2), GENERAL AUTHENTICATE
-//! signing (3.2.4), and GET METADATA (the YubiKey extension the card edge adopts).
+//! signing and key agreement (3.2.4), and GET METADATA (the YubiKey extension the card edge adopts).
 
 use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 use rand_core::CryptoRng;
@@ -10,8 +10,9 @@ use ukey_card_edge::{
 
 use crate::apdu::Reply;
 use crate::context::Context;
-use crate::crypto::ecc::{self, KeyAlgorithm, MAX_SIGNATURE_LEN, SigningKey};
+use crate::crypto::ecc::{self, KeyAlgorithm, MAX_AGREEMENT_LEN, MAX_SIGNATURE_LEN, SigningKey};
 use crate::state::{SlotKey, TOUCH_NEVER};
+use zeroize::Zeroizing;
 
 /// GENERATE: a fresh key pair in `slot`, replacing any key there; answers the public point.
 pub fn generate<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
@@ -51,27 +52,49 @@ pub fn generate<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     reply.tlv(0x86, &public)
 }
 
-/// GENERAL AUTHENTICATE with a slot key: signs the digest in `7C { 82 00, 81 digest }`.
-pub fn sign<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
+/// What GENERAL AUTHENTICATE asks of a slot key.
+enum Operation<'a> {
+    /// `7C { 82 00, 81 digest }`: sign the digest.
+    Sign(&'a [u8]),
+    /// `7C { 82 00, 85 point }`: key agreement with the peer's point (card edge v2).
+    Agree(&'a [u8]),
+}
+
+fn parse_operation(data: &[u8]) -> Result<Operation<'_>, StatusWord> {
+    let template = tlv::only(data, 0x7C).ok_or(StatusWord::IncorrectData)?;
+    let (mut operation, mut asks_response) = (None, false);
+    for item in tlv::iter(template) {
+        let item = item.map_err(|_| StatusWord::IncorrectData)?;
+        let given = match (item.tag, item.value) {
+            (0x81, value) => Operation::Sign(value),
+            (0x85, value) => Operation::Agree(value),
+            (0x82, []) => {
+                asks_response = true;
+                continue;
+            }
+            _ => return Err(StatusWord::IncorrectData),
+        };
+        if operation.replace(given).is_some() {
+            return Err(StatusWord::IncorrectData);
+        }
+    }
+    match (operation, asks_response) {
+        (Some(operation), true) => Ok(operation),
+        _ => Err(StatusWord::IncorrectData),
+    }
+}
+
+/// GENERAL AUTHENTICATE with a slot key, per the slot's PIN policy: signs the digest in
+/// `7C { 82 00, 81 digest }` (card edge, Commands) or agrees a key with the point in
+/// `7C { 82 00, 85 point }` (card edge v2, Commands added); answers `7C { 82 result }`.
+pub fn general_authenticate<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,
     algorithm: KeyAlgorithm,
     slot: Slot,
     data: &[u8],
     reply: &mut Reply<'_>,
 ) -> Result<(), StatusWord> {
-    let template = tlv::only(data, 0x7C).ok_or(StatusWord::IncorrectData)?;
-    let (mut digest, mut asks_response) = (None, false);
-    for item in tlv::iter(template) {
-        let item = item.map_err(|_| StatusWord::IncorrectData)?;
-        match (item.tag, item.value) {
-            (0x81, value) => digest = Some(value),
-            (0x82, []) => asks_response = true,
-            _ => return Err(StatusWord::IncorrectData),
-        }
-    }
-    let (Some(digest), true) = (digest, asks_response) else {
-        return Err(StatusWord::IncorrectData);
-    };
+    let operation = parse_operation(data)?;
     let key = ctx.key(slot).ok_or(StatusWord::ReferenceNotFound)?;
     if key.algorithm() != algorithm {
         return Err(StatusWord::IncorrectData);
@@ -85,17 +108,37 @@ pub fn sign<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
         return Err(StatusWord::SecurityStatusNotSatisfied);
     }
     // A copy (wiped on drop) frees `ctx` for the RNG.
-    let (signer, policy) = (key.signer().clone(), key.pin_policy);
-    let mut signature = [0u8; MAX_SIGNATURE_LEN];
-    let len = signer
-        .sign(digest, &mut ctx.rng, &mut signature)
-        .map_err(|_| StatusWord::IncorrectData)?;
+    let (key, policy) = (key.signer().clone(), key.pin_policy);
+    let mut result = Zeroizing::new([0u8; MAX_RESULT_LEN]);
+    let len = match operation {
+        Operation::Sign(digest) => {
+            let signature = result
+                .first_chunk_mut::<MAX_SIGNATURE_LEN>()
+                .ok_or(StatusWord::IncorrectData)?;
+            key.sign(digest, &mut ctx.rng, signature)
+                .map_err(|_| StatusWord::IncorrectData)?
+        }
+        Operation::Agree(peer) => {
+            let shared = result
+                .first_chunk_mut::<MAX_AGREEMENT_LEN>()
+                .ok_or(StatusWord::IncorrectData)?;
+            key.agree(peer, shared)
+                .map_err(|_| StatusWord::IncorrectData)?
+        }
+    };
     if policy == PinPolicy::Always {
         ctx.volatile.pin_fresh = false;
     }
     reply.header(0x7C, 2 + len)?;
-    reply.tlv(0x82, &signature[..len])
+    reply.tlv(0x82, &result[..len])
 }
+
+/// Room for the longest answer of either operation.
+const MAX_RESULT_LEN: usize = if MAX_SIGNATURE_LEN > MAX_AGREEMENT_LEN {
+    MAX_SIGNATURE_LEN
+} else {
+    MAX_AGREEMENT_LEN
+};
 
 /// GET METADATA for a key reference: PIN, PUK, management key or slot key.
 pub fn metadata<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(

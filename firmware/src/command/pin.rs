@@ -20,12 +20,17 @@ fn state_mut(security: &mut Security, which: SecretRef) -> &mut PinState {
 }
 
 /// Spends one try of `which`, compares `candidate`, and on a match restores the counter.
-/// `on_match` may change the security record further; it is stored in the same write.
+/// `on_match` may change the security record further; it is stored in the same write. If it
+/// refuses, only the counter is restored and its error answered.
+///
+/// A candidate of the right length that is no valid PIN (ykman sends eight `FF` to block the
+/// PIN before a reset) is compared like any other and costs its try (card edge v2, Client
+/// habits to honour).
 fn check_and_apply<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,
     which: SecretRef,
     candidate: &[u8],
-    on_match: impl FnOnce(&mut Security),
+    on_match: impl FnOnce(&mut Security) -> Result<(), StatusWord>,
 ) -> Result<(), StatusWord> {
     let mut security = ctx.security().clone();
     let state = state_mut(&mut security, which);
@@ -40,8 +45,14 @@ fn check_and_apply<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     }
     let state = state_mut(&mut security, which);
     state.tries_left = state.tries_max;
-    on_match(&mut security);
-    ctx.save_security(security)
+    let mut changed = security.clone();
+    match on_match(&mut changed) {
+        Ok(()) => ctx.save_security(changed),
+        Err(refused) => {
+            ctx.save_security(security)?;
+            Err(refused)
+        }
+    }
 }
 
 /// VERIFY: with a PIN, checks it; without data, reports whether the PIN is verified.
@@ -59,11 +70,11 @@ pub fn verify<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
             }),
         };
     }
-    if !pin::is_well_formed(candidate) {
+    if candidate.len() != PADDED_LEN {
         return Err(StatusWord::IncorrectData);
     }
     ctx.volatile.forget_pin();
-    check_and_apply(ctx, SecretRef::Pin, candidate, |_| {})?;
+    check_and_apply(ctx, SecretRef::Pin, candidate, |_| Ok(()))?;
     ctx.volatile.pin_verified_now();
     Ok(())
 }
@@ -76,16 +87,24 @@ pub fn forget<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     Ok(())
 }
 
-/// Splits `old ‖ new` (8 + 8 bytes) and checks both are well-formed.
+/// Splits `old ‖ new` (8 + 8 bytes). The old value is compared whatever its form (a wrong
+/// one costs its try, as ykman's PUK blocking expects); the new one is checked by
+/// [`well_formed`] once the old one matched.
 fn split_pair(data: &[u8]) -> Result<(&[u8], [u8; PADDED_LEN]), StatusWord> {
     let (first, second) = data
         .split_at_checked(PADDED_LEN)
         .ok_or(StatusWord::IncorrectData)?;
     let second: [u8; PADDED_LEN] = second.try_into().map_err(|_| StatusWord::IncorrectData)?;
-    if !pin::is_well_formed(first) || !pin::is_well_formed(&second) {
-        return Err(StatusWord::IncorrectData);
-    }
     Ok((first, second))
+}
+
+/// `new` if it is a valid PIN or PUK (6 to 8 bytes, `FF`-padded), else `6A 80`.
+fn well_formed(new: &[u8; PADDED_LEN]) -> Result<&[u8; PADDED_LEN], StatusWord> {
+    if pin::is_well_formed(new) {
+        Ok(new)
+    } else {
+        Err(StatusWord::IncorrectData)
+    }
 }
 
 /// CHANGE REFERENCE DATA: the holder of the old PIN (or PUK) sets a new one.
@@ -97,8 +116,10 @@ pub fn change<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     let (old, new) = split_pair(data)?;
     let salt = ctx.salt();
     check_and_apply(ctx, which, old, |security| {
+        let new = well_formed(&new)?;
         let state = state_mut(security, which);
-        *state = PinState::new(salt, &new, state.tries_max, false);
+        *state = PinState::new(salt, new, state.tries_max, false);
+        Ok(())
     })?;
     if which == SecretRef::Pin {
         ctx.volatile.pin_verified_now();
@@ -115,7 +136,9 @@ pub fn unblock<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx.volatile.forget_pin();
     let salt = ctx.salt();
     check_and_apply(ctx, SecretRef::Puk, puk, |security| {
+        let new_pin = well_formed(&new_pin)?;
         let tries = security.pin.tries_max;
-        security.pin = PinState::new(salt, &new_pin, tries, false);
+        security.pin = PinState::new(salt, new_pin, tries, false);
+        Ok(())
     })
 }

@@ -12,6 +12,7 @@
 //! mixed into the RFC 6979 derivation (hedged signatures), so a weak RNG alone does not leak
 //! the key.
 
+mod agree;
 #[cfg(all(feature = "p256-cm4", target_arch = "arm"))]
 mod cm4;
 mod field;
@@ -23,6 +24,8 @@ mod sm2;
 use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
+
+pub use agree::AgreeError;
 
 /// Length of a private scalar and of a digest, in bytes.
 pub const SCALAR_LEN: usize = 32;
@@ -47,6 +50,9 @@ pub fn generate<R: CryptoRng + ?Sized>(
         KeyAlgorithm::Sm2 => sm2::generate(rng),
     }
 }
+
+/// Longest key agreement answer: SM2's whole shared point.
+pub const MAX_AGREEMENT_LEN: usize = POINT_LEN;
 
 /// Why a key could not be prepared or a signature made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,6 +143,26 @@ impl SigningKey {
         match &self.0 {
             Prepared::P256(key) => key.sign(digest, &hedge, out),
             Prepared::Sm2(key) => key.sign(digest, &hedge, out),
+        }
+    }
+
+    /// Key agreement with the peer's point `04 ‖ X ‖ Y`: writes what the card edge answers
+    /// to `out` (P-256: the shared `x`; SM2: the whole shared point `04 ‖ x ‖ y`, for the host
+    /// to finish GB/T 32918.3/.4) and returns its length.
+    pub fn agree(
+        &self,
+        peer: &[u8],
+        out: &mut [u8; MAX_AGREEMENT_LEN],
+    ) -> Result<usize, AgreeError> {
+        match &self.0 {
+            Prepared::P256(key) => {
+                out[..SCALAR_LEN].copy_from_slice(key.shared_x(peer)?.as_ref());
+                Ok(SCALAR_LEN)
+            }
+            Prepared::Sm2(key) => {
+                out.copy_from_slice(key.shared_point(peer)?.as_ref());
+                Ok(POINT_LEN)
+            }
         }
     }
 }

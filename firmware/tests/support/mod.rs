@@ -306,21 +306,40 @@ pub fn generate<T: Token + ?Sized>(card: &mut T, slot: u8, alg: u8) -> Vec<u8> {
 
 /// Signs a 32-byte digest with `slot`; returns the status word and the DER signature.
 pub fn sign<T: Token + ?Sized>(card: &mut T, slot: u8, alg: u8, digest: &[u8]) -> (u16, Vec<u8>) {
+    use_key(card, slot, alg, 0x81, digest)
+}
+
+/// Key agreement with `slot` and the peer's point; returns the status word and the shared
+/// secret (P-256: `x`; SM2: `04 ‖ x ‖ y`).
+pub fn agree<T: Token + ?Sized>(card: &mut T, slot: u8, alg: u8, peer: &[u8]) -> (u16, Vec<u8>) {
+    use_key(card, slot, alg, 0x85, peer)
+}
+
+/// GENERAL AUTHENTICATE `7C { 82 00, tag input }` with `slot`; returns the status word and
+/// the value of the answer's `82`.
+fn use_key<T: Token + ?Sized>(
+    card: &mut T,
+    slot: u8,
+    alg: u8,
+    tag: u8,
+    input: &[u8],
+) -> (u16, Vec<u8>) {
     let mut data = vec![
         0x7C,
-        digest.len() as u8 + 4,
+        input.len() as u8 + 4,
         0x82,
         0x00,
-        0x81,
-        digest.len() as u8,
+        tag,
+        input.len() as u8,
     ];
-    data.extend_from_slice(digest);
+    data.extend_from_slice(input);
     let (r, sw) = send(card, &apdu(0, 0x87, alg, slot, &data));
     if sw != 0x9000 {
         return (sw, r);
     }
     assert_eq!(r[0], 0x7C);
     assert_eq!(r[2], 0x82);
+    assert_eq!(usize::from(r[3]), r.len() - 4);
     (sw, r[4..].to_vec())
 }
 

@@ -134,8 +134,20 @@ impl Tx<'_> {
         algorithm: Algorithm,
         digest: &[u8; 32],
     ) -> Result<Vec<u8>> {
+        self.use_key(slot, algorithm, 0x81, digest)
+    }
+
+    /// GENERAL AUTHENTICATE `7C { 82 00, tag input }` with the key in `slot`: the value of
+    /// the answer's `82` (a signature for `81`, a shared secret for `85`).
+    pub(super) fn use_key(
+        &mut self,
+        slot: Slot,
+        algorithm: Algorithm,
+        tag: u8,
+        input: &[u8],
+    ) -> Result<Vec<u8>> {
         let mut inner = vec![0x82, 0x00];
-        tlv::write(&mut inner, 0x81, digest);
+        tlv::write(&mut inner, u32::from(tag), input);
         let r = self.send(
             &Apdu::new(
                 Instruction::GeneralAuthenticate,

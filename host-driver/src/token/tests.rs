@@ -456,3 +456,35 @@ fn status_is_one_transaction_and_what_is_missing_is_none() {
             .all(|s| s.key.is_none() && s.certificate.is_none())
     );
 }
+
+#[test]
+fn agreement_sends_the_peer_point_after_the_pin_in_one_transaction() {
+    let peer = PublicKey::P256(
+        p256::SecretKey::from_slice(&[9u8; 32])
+            .unwrap()
+            .public_key(),
+    );
+    let point = peer.to_sec1();
+    let mut command = hex("00871 19D 47 7C45 8200 8541");
+    command.extend_from_slice(&point);
+    command.push(0x00);
+    let shared = [0x5A; 32];
+    let mut answer = tlv::encode(0x7C, &tlv::encode(0x82, &shared));
+    answer.extend_from_slice(&[0x90, 0x00]);
+    let (script, log) = Script::from_bytes(vec![
+        (hex(SELECT), hex(SELECTED)),
+        (hex("00200080 08 313233343536FFFF"), hex("9000")),
+        (command.clone(), answer),
+        (hex(SELECT), hex(SELECTED)),
+        (command, hex("6A88")),
+    ]);
+    let mut t = Token::with_transport(Box::new(script));
+    let pin = Pin::new("123456").unwrap();
+    let secret = t.agree(Slot::KeyManagement, &peer, Some(&pin)).unwrap();
+    assert_eq!(secret.as_slice(), shared);
+    assert!(matches!(
+        t.agree(Slot::KeyManagement, &peer, None),
+        Err(Error::NotFound { .. })
+    ));
+    done(&log, 2);
+}

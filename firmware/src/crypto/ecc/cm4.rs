@@ -7,7 +7,9 @@ use p256_cortex_m4::SecretKey;
 use rand_core_06::{CryptoRng, Error, RngCore};
 use sha2::Sha256;
 
-use super::{MAX_SIGNATURE_LEN, POINT_LEN, SCALAR_LEN, SignError, copy_der};
+use zeroize::Zeroizing;
+
+use super::{AgreeError, MAX_SIGNATURE_LEN, POINT_LEN, SCALAR_LEN, Secret, SignError, copy_der};
 
 /// The crate's form of a secret scalar (checked to lie in `[1, n-1]`).
 pub fn secret(bytes: &[u8; SCALAR_LEN]) -> Result<SecretKey, SignError> {
@@ -17,6 +19,17 @@ pub fn secret(bytes: &[u8; SCALAR_LEN]) -> Result<SecretKey, SignError> {
 /// `04 ‖ X ‖ Y` of the scalar's public point.
 pub fn public_point(secret: &SecretKey) -> [u8; POINT_LEN] {
     secret.public_key().to_uncompressed_sec1_bytes()
+}
+
+/// ECDH's shared `x` with the peer's point `04 ‖ X ‖ Y`, which the crate checks is on the
+/// curve.
+pub fn shared_x(secret: &SecretKey, peer: &[u8]) -> Result<Secret, AgreeError> {
+    let (&[0x04], coordinates) = peer.split_at_checked(1).ok_or(AgreeError::BadPoint)? else {
+        return Err(AgreeError::BadPoint);
+    };
+    let peer = p256_cortex_m4::PublicKey::from_untagged_bytes(coordinates)
+        .map_err(|_| AgreeError::BadPoint)?;
+    Ok(Zeroizing::new(*secret.agree(&peer).as_bytes()))
 }
 
 /// ECDSA over the FIPS 186-4 `prehash`, with `k` from `nonces`.

@@ -36,6 +36,9 @@ pub trait FieldElement:
     /// The canonical big-endian bytes of the element.
     fn to_be_bytes(&self) -> [u8; 32];
 
+    /// The element with canonical big-endian bytes `bytes`, which must be below `p`.
+    fn from_canonical_be_bytes(bytes: &[u8; 32]) -> Self;
+
     /// `self^-1`, or `0` for `0`: `self^(p-2)` with a 4-bit window over the public exponent.
     fn invert(&self) -> Self {
         let mut powers = [Self::ONE; 16];
@@ -131,6 +134,10 @@ macro_rules! fiat_field {
                 $fiat::$to_bytes(&mut out, &limbs.0);
                 out.reverse();
                 out
+            }
+
+            fn from_canonical_be_bytes(bytes: &[u8; 32]) -> Self {
+                Self::from_be_bytes(bytes)
             }
         }
 

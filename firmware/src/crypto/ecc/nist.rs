@@ -13,7 +13,7 @@ use rand_core::CryptoRng;
 use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{MAX_SIGNATURE_LEN, POINT_LEN, SCALAR_LEN, Secret, SignError, public_or};
+use super::{AgreeError, MAX_SIGNATURE_LEN, POINT_LEN, SCALAR_LEN, Secret, SignError, public_or};
 
 /// A fresh P-256 key pair.
 pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> (Secret, [u8; POINT_LEN]) {
@@ -70,6 +70,14 @@ impl P256Key {
         Zeroizing::new(self.d.to_bytes().into())
     }
 
+    /// The shared `x` with the peer's point `peer` (see `agree`).
+    pub fn shared_x(&self, peer: &[u8]) -> Result<Secret, AgreeError> {
+        #[cfg(all(feature = "p256-cm4", target_arch = "arm"))]
+        return super::cm4::shared_x(&self.cm4, peer);
+        #[cfg(not(all(feature = "p256-cm4", target_arch = "arm")))]
+        return self.shared_x_with_fiat(peer);
+    }
+
     /// Signs `digest` with nonce hedging bytes `hedge`.
     pub fn sign(
         &self,
@@ -119,9 +127,11 @@ mod table {
     use super::super::field::{FieldElement, P256Field};
     use super::super::fixed_base::{self, FixedBase, Table, decode_table};
     use super::super::{
-        MAX_SIGNATURE_LEN, NONCE_TRIES, POINT_LEN, SCALAR_LEN, SignError, copy_der,
+        AgreeError, MAX_SIGNATURE_LEN, NONCE_TRIES, POINT_LEN, SCALAR_LEN, Secret, SignError,
+        copy_der,
     };
     use super::P256Key;
+    use zeroize::Zeroizing;
 
     /// Multiples of P-256's generator (see `fixed_base`), made by
     /// `UKEY_BLESS_TABLES=1 cargo test -p ukey-firmware tables`.
@@ -135,6 +145,14 @@ mod table {
     impl P256Key {
         pub(super) fn compute_public(&self, secret: &[u8; SCALAR_LEN]) -> [u8; POINT_LEN] {
             fixed_base::public_point::<NistP256>(secret)
+        }
+
+        /// The shared `x` on the field code that signing uses.
+        pub(super) fn shared_x_with_fiat(&self, peer: &[u8]) -> Result<Secret, AgreeError> {
+            let point = super::super::agree::shared_point::<P256Field>(&self.secret_bytes(), peer)?;
+            let mut x = Zeroizing::new([0u8; SCALAR_LEN]);
+            x.copy_from_slice(&point[1..1 + SCALAR_LEN]);
+            Ok(x)
         }
 
         /// Steps 2 and 3 with the crate's arithmetic and the flash table.

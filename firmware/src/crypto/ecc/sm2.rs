@@ -21,7 +21,8 @@ use zeroize::{Zeroize, Zeroizing};
 use super::field::{FieldElement, Sm2Field};
 use super::fixed_base::{self, FixedBase, Table, decode_table};
 use super::{
-    MAX_SIGNATURE_LEN, NONCE_TRIES, POINT_LEN, SCALAR_LEN, Secret, SignError, copy_der, public_or,
+    AgreeError, MAX_SIGNATURE_LEN, NONCE_TRIES, POINT_LEN, SCALAR_LEN, Secret, SignError, copy_der,
+    public_or,
 };
 
 /// Multiples of SM2's generator (see `fixed_base`), made by
@@ -80,6 +81,11 @@ impl Sm2Key {
     /// The private scalar's big-endian bytes, wiped when dropped.
     pub fn secret_bytes(&self) -> Secret {
         Zeroizing::new(self.d.to_bytes().into())
+    }
+
+    /// The shared point with the peer's point `peer` (see `agree`).
+    pub fn shared_point(&self, peer: &[u8]) -> Result<Zeroizing<[u8; POINT_LEN]>, AgreeError> {
+        super::agree::shared_point::<Sm2Field>(&self.secret_bytes(), peer)
     }
 
     /// Signs `e` (32 bytes) with nonce hedging bytes `hedge`.
