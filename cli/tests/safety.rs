@@ -206,6 +206,19 @@ fn keys_pins_and_certificates_are_safe_by_default() {
         info["warnings"]
     );
 
+    // A certificate that is its key's is deleted only with --force.
+    refused(
+        u(&["cert", "delete", "--slot", "9c"]),
+        "is the one of its key",
+    );
+    let deleted = json(u(&["--json", "cert", "delete", "--force", "--slot", "9c"]));
+    assert_eq!(deleted["slot"], "9c");
+    assert_eq!(
+        u(&["cert", "export", "--slot", "9c"]).status.code(),
+        Some(8)
+    );
+    ok(u(&["cert", "import", "--slot", "9c", "long.crt"]));
+
     // Signing with a PIN of one's own gives no warning.
     std::fs::write(d.join("doc.txt"), b"a document").unwrap();
     let signed = u(&["sign", "--slot", "9c", "--pin", "24681357", "doc.txt"]);

@@ -1,4 +1,4 @@
-//! `ukey cert import|export`: certificates in the token's slots.
+//! `ukey cert import|export|delete`: certificates in the token's slots.
 
 use std::path::PathBuf;
 
@@ -18,6 +18,25 @@ pub(crate) enum CertCmd {
     Import(ImportArgs),
     /// Write the certificate of a slot (PEM, or DER with --der).
     Export(ExportArgs),
+    /// Remove the certificate of a slot (the key stays).
+    Delete(DeleteArgs),
+}
+
+/// Arguments of `cert delete`.
+#[derive(Args, Debug)]
+pub(crate) struct DeleteArgs {
+    /// The slot.
+    #[arg(long)]
+    slot: Slot,
+    /// Delete it even if it is still the certificate of the slot's key.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Serialize)]
+struct Deleted {
+    slot: Slot,
+    certificate: Option<CertificateInfo>,
 }
 
 /// Arguments of `cert import`.
@@ -131,8 +150,47 @@ impl CertCmd {
                 }
                 Ok(())
             }
+            CertCmd::Delete(args) => {
+                let mut token = ctx.open()?;
+                let der = token
+                    .certificate(args.slot)?
+                    .ok_or_else(|| TokenError::NotFound {
+                        what: format!("a certificate in slot {}", args.slot),
+                    })?;
+                if !args.force {
+                    refuse_deleting_valid(&mut token, args.slot, &der)?;
+                }
+                let (key, _) = ctx.management_key(&mut token)?;
+                token.delete_certificate(&key, args.slot)?;
+                let out = Deleted {
+                    slot: args.slot,
+                    certificate: CertificateInfo::from_der(&der).ok(),
+                };
+                ctx.print(&out, |d| match &d.certificate {
+                    Some(c) => format!(
+                        "Deleted the certificate of {} from slot {}.",
+                        c.subject, d.slot
+                    ),
+                    None => format!("Deleted the certificate from slot {}.", d.slot),
+                });
+                Ok(())
+            }
         }
     }
+}
+
+/// Refuses to delete the certificate `der` of `slot` while it is the certificate of the
+/// slot's key: applications could no longer use the key.
+fn refuse_deleting_valid(token: &mut Token, slot: Slot, der: &[u8]) -> CmdResult {
+    let key = token.key_metadata(slot)?.map(|meta| meta.public_key);
+    if key.is_none() || certificate_public_key(der).ok() != key {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "the certificate in slot {slot} is the one of its key; applications could no longer use \
+         the key without it (--force deletes it anyway)"
+    ))
+    .into())
 }
 
 /// Refuses to write over a different certificate in `slot` that is still for the slot's key
