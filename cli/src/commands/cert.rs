@@ -9,7 +9,7 @@ use ukey_host::{Error as TokenError, PublicKey, Slot, Token};
 
 use super::info::certificate_text;
 use crate::error::Error;
-use crate::{CmdResult, Ctx, write_out};
+use crate::{CmdResult, Ctx, Failure, write_out};
 
 /// Put a certificate on the token or take a copy of one.
 #[derive(Subcommand, Debug)]
@@ -125,11 +125,7 @@ impl CertCmd {
             }
             CertCmd::Export(args) => {
                 let mut token = ctx.open()?;
-                let der = token
-                    .certificate(args.slot)?
-                    .ok_or_else(|| TokenError::NotFound {
-                        what: format!("a certificate in slot {}", args.slot),
-                    })?;
+                let der = stored_certificate(&mut token, args.slot)?;
                 let bytes = if args.der {
                     der.clone()
                 } else {
@@ -152,11 +148,7 @@ impl CertCmd {
             }
             CertCmd::Delete(args) => {
                 let mut token = ctx.open()?;
-                let der = token
-                    .certificate(args.slot)?
-                    .ok_or_else(|| TokenError::NotFound {
-                        what: format!("a certificate in slot {}", args.slot),
-                    })?;
+                let der = stored_certificate(&mut token, args.slot)?;
                 if !args.force {
                     refuse_deleting_valid(&mut token, args.slot, &der)?;
                 }
@@ -177,6 +169,16 @@ impl CertCmd {
             }
         }
     }
+}
+
+/// The certificate stored in `slot`; none is [`TokenError::NotFound`].
+fn stored_certificate(token: &mut Token, slot: Slot) -> Result<Vec<u8>, Failure> {
+    token.certificate(slot)?.ok_or_else(|| {
+        TokenError::NotFound {
+            what: format!("a certificate in slot {slot}"),
+        }
+        .into()
+    })
 }
 
 /// Refuses to delete the certificate `der` of `slot` while it is the certificate of the
