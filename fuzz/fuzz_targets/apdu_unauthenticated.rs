@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use libfuzzer_sys::fuzz_target;
 use ukey_firmware::Profile;
 use ukey_fuzz::{
-    Flash, SCALARS, Step, assert_no_secret, assert_replugs, made_token, open, readable_state,
+    Flash, SCALARS, Secrets, Step, assert_replugs, made_token, open, readable_state,
     secret_profile, steps,
 };
 
@@ -18,16 +18,25 @@ struct Start {
     profile: Profile,
     image: Flash,
     state: Vec<Vec<u8>>,
+    secrets: Secrets,
 }
 
 static START: LazyLock<Start> = LazyLock::new(|| {
     let profile = secret_profile();
     let image = made_token(&profile);
     let state = readable_state(&mut open(&image, &profile));
+    let mut secrets: Vec<&[u8]> = SCALARS.iter().map(|s| &s[..]).collect();
+    secrets.extend([
+        &profile.pin[..],
+        &profile.puk[..],
+        &profile.management_key.key[..],
+    ]);
+    let secrets = Secrets::new(secrets);
     Start {
         profile,
         image,
         state,
+        secrets,
     }
 });
 
@@ -40,12 +49,6 @@ fn proves_secret(apdu: &[u8]) -> bool {
 fuzz_target!(|input: &[u8]| {
     let start = &*START;
     let profile = &start.profile;
-    let mut secrets: Vec<&[u8]> = SCALARS.iter().map(|s| &s[..]).collect();
-    secrets.extend([
-        &profile.pin[..],
-        &profile.puk[..],
-        &profile.management_key.key[..],
-    ]);
     let mut card = open(&start.image, profile);
     let mut factory_reset = false;
     for step in steps(input) {
@@ -57,7 +60,7 @@ fuzz_target!(|input: &[u8]| {
             Step::Apdu(apdu) => apdu,
         };
         let answer = card.process(apdu);
-        assert_no_secret(answer, &secrets, apdu);
+        start.secrets.assert_absent(answer, apdu);
         let whole_command = apdu.first().is_some_and(|cla| cla & 0x10 == 0);
         if whole_command && answer == [0x90, 0x00] {
             assert!(!proves_secret(apdu), "a secret was accepted: {apdu:02X?}");
