@@ -28,10 +28,12 @@ else
     build=("$target")
 fi
 
-# The store's input is the start of a 16 KiB flash; the APDU sequences need room too.
+# The store's input is the start of a 16 KiB flash, an image file a header and 4 pages;
+# the APDU sequences need room too.
 max_len() {
     case $1 in
         store_open) echo 16384 ;;
+        image_header) echo 16408 ;;
         apdu_*) echo 8192 ;;
         *) echo 4096 ;;
     esac

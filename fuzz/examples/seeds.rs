@@ -4,7 +4,8 @@
 //! - `tlv`: the data field of each recorded short APDU, the TLVs hosts send;
 //! - `store_open`: the flash of a 4-page token fresh from a blank flash, made with keys and
 //!   a certificate, and worn by enough writes that garbage collection ran; each without its
-//!   trailing erased bytes (the target erases what the input leaves out).
+//!   trailing erased bytes (the target erases what the input leaves out);
+//! - `image_header`: a blank 4-page image file, as the simulator makes them.
 //!
 //! Usage: `cargo run --example seeds -- RECORDED_DIR CORPUS_DIR`.
 
@@ -12,7 +13,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use ukey_firmware::Profile;
-use ukey_firmware::flash::{PAGE_SIZE, RamFlash};
+use ukey_firmware::flash::{FileFlash, PAGE_SIZE, RamFlash};
 use ukey_fuzz::{Step, made_token, open, steps};
 
 /// The flash of the `store_open` target.
@@ -53,6 +54,11 @@ fn main() -> std::io::Result<()> {
             .map_or(0, |last| last + 1);
         write(&corpus.join("store_open"), name, &bytes[..used])?;
     }
+    let image = std::env::temp_dir().join(format!("ukey-seed-image-{}", std::process::id()));
+    drop(FileFlash::create(&image, 4).map_err(std::io::Error::other)?);
+    let bytes = std::fs::read(&image);
+    std::fs::remove_file(&image)?;
+    write(&corpus.join("image_header"), "blank", &bytes?)?;
     Ok(())
 }
 
