@@ -9,7 +9,8 @@
 # needed: RUSTC_BOOTSTRAP=1 lets stable rustc take libFuzzer's -Z flags, and no sanitizer
 # is used (the crates forbid unsafe code; debug assertions and overflow checks are on).
 # Crashes land in fuzz/artifacts/<target>/; new corpus entries in fuzz/corpus/<target>/
-# (only the seed-* files are committed).
+# (only the seed-* files are committed). FUZZ_ARGS adds libFuzzer options, for example
+# FUZZ_ARGS="-fork=1 -ignore_crashes=1" to go on fuzzing past a known crash.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,9 +54,11 @@ for t in "${targets[@]}"; do
     start=$SECONDS
     cargo fuzz run "${flags[@]}" "$t" "corpus/$t" -- \
         -max_total_time="$seconds" -max_len="$(max_len "$t")" -print_final_stats=1 \
-        >"$log" 2>&1 || failed+=("$t (fuzzing: see fuzz/artifacts/$t)")
+        ${FUZZ_ARGS:-} >"$log" 2>&1 || failed+=("$t (fuzzing: see fuzz/artifacts/$t)")
     ran=$((SECONDS - start))
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    # Fork mode prints no final stats; its last status line counts the executions.
+    [[ -n $execs ]] || execs=$(sed -n 's/^#\([0-9]*\):.*/\1/p' "$log" | tail -1)
     grep -E '^(==[0-9]+== ERROR|thread .* panicked|SUMMARY|artifact_prefix|Test unit written)' "$log" || true
     replay=(corpus/"$t")
     [[ -d regressions/$t ]] && replay+=(regressions/"$t"/*)
