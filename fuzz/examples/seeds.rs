@@ -5,7 +5,9 @@
 //! - `store_open`: the flash of a 4-page token fresh from a blank flash, made with keys and
 //!   a certificate, and worn by enough writes that garbage collection ran; each without its
 //!   trailing erased bytes (the target erases what the input leaves out);
-//! - `image_header`: a blank 4-page image file, as the simulator makes them.
+//! - `image_header`: a blank 4-page image file, as the simulator makes them;
+//! - `ccid_packets`: a session of CCID messages: slot status, power on, SELECT in an
+//!   XfrBlock, a chained XfrBlock, power off.
 //!
 //! Usage: `cargo run --example seeds -- RECORDED_DIR CORPUS_DIR`.
 
@@ -59,6 +61,7 @@ fn main() -> std::io::Result<()> {
     let bytes = std::fs::read(&image);
     std::fs::remove_file(&image)?;
     write(&corpus.join("image_header"), "blank", &bytes?)?;
+    write(&corpus.join("ccid_packets"), "session", &ccid_session())?;
     Ok(())
 }
 
@@ -87,4 +90,30 @@ fn store_images() -> [(&'static str, StoreFlash); 3] {
     }
     let worn = card.into_flash().expect("a loaded token");
     [("fresh", fresh), ("made", made), ("worn", worn)]
+}
+
+/// A CCID session in the step format: each message a `u16` length and its bytes.
+fn ccid_session() -> Vec<u8> {
+    let message = |kind: u8, seq: u8, level: u8, data: &[u8]| {
+        let mut m = vec![kind];
+        m.extend_from_slice(&u32::try_from(data.len()).unwrap_or(0).to_le_bytes());
+        m.extend_from_slice(&[0, seq, 0, level, 0]);
+        m.extend_from_slice(data);
+        m
+    };
+    let select = b"\x00\xA4\x04\x00\x05\xA0\x00\x00\x03\x08";
+    let messages = [
+        message(0x65, 1, 0, &[]),
+        message(0x62, 2, 0, &[]),
+        message(0x6F, 3, 0, select),
+        message(0x6F, 4, 1, &select[..4]),
+        message(0x6F, 5, 2, &select[4..]),
+        message(0x63, 6, 0, &[]),
+    ];
+    let mut steps = Vec::new();
+    for m in messages {
+        steps.extend_from_slice(&u16::try_from(m.len()).unwrap_or(0).to_be_bytes());
+        steps.extend_from_slice(&m);
+    }
+    steps
 }
