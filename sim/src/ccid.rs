@@ -121,6 +121,13 @@ impl<A: Applet> CcidLink<A> {
         }
     }
 
+    /// Sends `message`, a raw CCID message of any content, in one bulk OUT transfer and reads
+    /// one bulk IN transfer back: what the fuzz targets feed the device's packet handling.
+    #[cfg(feature = "fuzzing")]
+    pub fn exchange_raw(&mut self, message: &[u8]) -> Result<Vec<u8>> {
+        self.operate(|host, applet| host.exchange_raw(applet, message))
+    }
+
     /// Runs `operation` on the host with the applet behind the device, unless an earlier
     /// one failed. A failure stops the device; a panic also loses the applet, as if its task
     /// had died on a board.

@@ -64,10 +64,12 @@ pub trait Token {
 
 impl Token for TestCard {
     fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
+        record_fuzz_seed(Some(apdu));
         self.process(apdu).to_vec()
     }
 
     fn reset(&mut self) {
+        record_fuzz_seed(None);
         Card::reset(self);
     }
 
@@ -77,6 +79,37 @@ impl Token for TestCard {
             .as_bytes()
             .to_vec()
     }
+}
+
+/// The environment variable naming a directory where the in-process cases record their
+/// APDUs, one file per case, as seeds of the fuzz targets (`fuzz/seeds.sh`).
+pub const FUZZ_SEEDS_ENV: &str = "UKEY_FUZZ_SEEDS";
+
+/// Appends one step (an APDU, or `None` for a warm reset) to the running case's seed file
+/// in the fuzz targets' input format: a big-endian `u16` length and the APDU, or `FFFF`.
+fn record_fuzz_seed(apdu: Option<&[u8]>) {
+    use std::io::Write;
+    let Some(dir) = std::env::var_os(FUZZ_SEEDS_ENV) else {
+        return;
+    };
+    let case = std::thread::current()
+        .name()
+        .unwrap_or("main")
+        .replace("::", "-");
+    let mut step = match apdu {
+        Some(apdu) => u16::try_from(apdu.len())
+            .expect("APDU length")
+            .to_be_bytes()
+            .to_vec(),
+        None => vec![0xFF, 0xFF],
+    };
+    step.extend_from_slice(apdu.unwrap_or_default());
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(std::path::Path::new(&dir).join(case))
+        .expect("seed file");
+    file.write_all(&step).expect("seed written");
 }
 
 impl<T: Token + ?Sized> Token for Box<T> {

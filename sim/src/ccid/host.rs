@@ -196,6 +196,18 @@ impl<'a> Host<'a> {
         Ok(response)
     }
 
+    /// One raw message out, one transfer back ([`super::CcidLink::exchange_raw`]).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn exchange_raw(
+        &mut self,
+        applet: &mut dyn Applet,
+        message: &[u8],
+    ) -> Result<Vec<u8>> {
+        let interface = self.interface()?;
+        self.bulk_out(&interface, message)?;
+        self.bulk_in(applet, &interface)
+    }
+
     fn interface(&self) -> Result<CcidInterface> {
         self.interface
             .ok_or_else(|| ccid("the device has not been enumerated"))

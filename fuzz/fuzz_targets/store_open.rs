@@ -1,0 +1,40 @@
+//! Opening a token over arbitrary flash contents: the input is the start of a 4-page flash
+//! (the store's minimum), the rest erased.
+//! Invariants: no panic; a refused flash is not written to; a flash that opened opens
+//! again, as an existing token that reads the same (opening never bricks a token).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use ukey_firmware::flash::{PAGE_SIZE, RamFlash};
+use ukey_firmware::{Card, Opened, Profile};
+use ukey_fuzz::{readable_state, rng};
+
+/// The smallest flash the store accepts.
+const STORE_LEN: usize = 4 * PAGE_SIZE;
+
+fuzz_target!(|input: &[u8]| {
+    let mut image = [0xFF; STORE_LEN];
+    let len = input.len().min(STORE_LEN);
+    image[..len].copy_from_slice(&input[..len]);
+    let mut flash = RamFlash::<STORE_LEN>::from_bytes(&image);
+    let profile = Profile::standard(0x0017_0000);
+    let first = match Card::open(&mut flash, rng(1), &profile) {
+        Ok(mut card) => readable_state(&mut card),
+        Err(_) => {
+            assert!(flash.as_bytes() == &image, "a refused flash was written to");
+            return;
+        }
+    };
+    let mut card = Box::new(Card::new());
+    let opened = card.load(&mut flash, rng(2), &profile);
+    assert_eq!(
+        opened,
+        Ok(Opened::Existing),
+        "a token that opened once does not open again"
+    );
+    assert_eq!(
+        readable_state(&mut card),
+        first,
+        "a token reads differently when reopened"
+    );
+});
