@@ -217,7 +217,7 @@ pub fn assert_replugs(card: Box<FuzzCard>, before: &[Vec<u8>], profile: &Profile
     let opened = again.load(flash, rng(18), profile);
     assert_eq!(
         opened,
-        Ok(ukey_firmware::Opened::Existing),
+        Ok(ukey_firmware::Opened::Existing(ukey_firmware::Damage::NONE)),
         "a token the commands left behind does not open again"
     );
     assert_eq!(
