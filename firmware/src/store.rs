@@ -104,7 +104,8 @@ pub(crate) enum Contents {
     /// while it was first made): one page written, not one whole record in it. Nothing is
     /// there to lose, so [`Store::clear`] it and make the token anew.
     FirstWriteCut,
-    /// Neither: another program's data, damage, or a store without that record.
+    /// Neither: another program's data, damage (such as bytes past a page's last record,
+    /// which the next write would go over), or a store without that record.
     Foreign,
 }
 
@@ -147,7 +148,11 @@ impl<F: NorFlash + MultiwriteNorFlash> Store<F> {
         let found = block_on(view.fetch_item::<Record<'_>>(&mut self.buffer.0, &RecordKey(key)))
             .is_ok_and(|record| record.is_some());
         Ok(if found {
-            Contents::Found
+            if audit::bytes_past_the_end(&mut self.map.flash().0)? {
+                Contents::Foreign
+            } else {
+                Contents::Found
+            }
         } else if self.first_write_cut(first_len)? {
             Contents::FirstWriteCut
         } else {

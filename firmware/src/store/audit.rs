@@ -32,54 +32,92 @@ pub(super) fn walk<F: NorFlash>(
     buffer: &mut [u8],
     mut visit: impl FnMut(Seen),
 ) -> Result<(), StoreError> {
-    let page_size = F::ERASE_SIZE;
-    let pages = flash.capacity() / page_size;
+    let pages = flash.capacity() / F::ERASE_SIZE;
     let first = first_page(flash, pages)?;
-    let word = word_size::<F>();
-    let header_len = HEADER_LEN.next_multiple_of(word);
     for index in (0..pages).map(|n| (first + n) % pages) {
-        let mut at = index * page_size + word;
-        let end = (index + 1) * page_size - word;
-        while at + header_len <= end {
-            let mut header = [0u8; HEADER_LEN];
-            read(flash, at, &mut header)?;
-            if header.iter().all(|&b| b == 0xFF) {
-                break;
-            }
-            let [c0, c1, c2, c3, l0, l1, k0, k1] = header;
-            if crc16(&[l0, l1]) != u16::from_le_bytes([k0, k1]) {
-                visit(Seen::Damaged(None));
-                at += word;
-                continue;
-            }
-            let len = usize::from(u16::from_le_bytes([l0, l1]));
-            let data_at = at + header_len;
-            let next = data_at + len.next_multiple_of(word);
-            if next > end || len > buffer.len() {
-                visit(Seen::Damaged(None));
-                break;
-            }
-            let crc = u32::from_le_bytes([c0, c1, c2, c3]);
-            if crc != 0 {
-                let data = &mut buffer[..len];
-                read(flash, data_at, data)?;
-                let key = match data {
-                    [low, high, ..] => Some(u16::from_le_bytes([*low, *high])),
-                    _ => None,
-                };
-                visit(match key {
-                    Some(key) if adapted_crc32(data) == crc => Seen::Intact(key),
-                    _ => Seen::Damaged(key),
-                });
-            }
-            at = next;
-        }
+        walk_page(flash, index, Some((&mut *buffer, &mut visit)))?;
     }
     Ok(())
 }
 
-/// The oldest page: the one after the page being filled, or the first erased page after a
-/// full one, or page 0.
+/// Whether a page that is being filled holds bytes past its last record: after an erased
+/// header, where sequential-storage writes the next record, over whatever is there. No
+/// power cut leaves that (a torn record is still a record); only damage does, and opening
+/// must refuse it rather than write over it.
+pub(super) fn bytes_past_the_end<F: NorFlash>(flash: &mut F) -> Result<bool, StoreError> {
+    let page_size = F::ERASE_SIZE;
+    for index in 0..flash.capacity() / page_size {
+        let (started, full) = page_state(flash, index)?;
+        if !started || full {
+            continue;
+        }
+        let records_end = walk_page::<F, fn(Seen)>(flash, index, None)?;
+        let page_end = (index + 1) * page_size - word_size::<F>();
+        if records_end < page_end && !super::is_erased(flash, records_end..page_end)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Walks the records of page `index` as sequential-storage reads them, calling `visit`
+/// for each (its data checked in the buffer) when given; gives where the records end.
+fn walk_page<F: NorFlash, V: FnMut(Seen)>(
+    flash: &mut F,
+    index: usize,
+    mut check: Option<(&mut [u8], &mut V)>,
+) -> Result<usize, StoreError> {
+    let page_size = F::ERASE_SIZE;
+    let word = word_size::<F>();
+    let header_len = HEADER_LEN.next_multiple_of(word);
+    let mut at = index * page_size + word;
+    let end = (index + 1) * page_size - word;
+    while at + header_len <= end {
+        let mut header = [0u8; HEADER_LEN];
+        read(flash, at, &mut header)?;
+        if header.iter().all(|&b| b == 0xFF) {
+            break;
+        }
+        let [c0, c1, c2, c3, l0, l1, k0, k1] = header;
+        if crc16(&[l0, l1]) != u16::from_le_bytes([k0, k1]) {
+            if let Some((_, visit)) = check.as_mut() {
+                visit(Seen::Damaged(None));
+            }
+            at += word;
+            continue;
+        }
+        let len = usize::from(u16::from_le_bytes([l0, l1]));
+        let data_at = at + header_len;
+        let next = data_at + len.next_multiple_of(word);
+        if next > end {
+            if let Some((_, visit)) = check.as_mut() {
+                visit(Seen::Damaged(None));
+            }
+            break;
+        }
+        let crc = u32::from_le_bytes([c0, c1, c2, c3]);
+        if let Some((buffer, visit)) = check.as_mut()
+            && crc != 0
+        {
+            let Some(data) = buffer.get_mut(..len) else {
+                visit(Seen::Damaged(None));
+                break;
+            };
+            read(flash, data_at, data)?;
+            let key = match data {
+                [low, high, ..] => Some(u16::from_le_bytes([*low, *high])),
+                _ => None,
+            };
+            visit(match key {
+                Some(key) if adapted_crc32(data) == crc => Seen::Intact(key),
+                _ => Seen::Damaged(key),
+            });
+        }
+        at = next;
+    }
+    Ok(at)
+}
+
 fn first_page<F: NorFlash>(flash: &mut F, pages: usize) -> Result<usize, StoreError> {
     const FILLING: (bool, bool) = (true, false);
     const FULL: (bool, bool) = (true, true);
