@@ -5,7 +5,7 @@
 #   scripts/fuzz.sh [TARGET|all] [SECONDS]
 #
 # SECONDS is the fuzzing time per target (default 4 hours, the long campaign); CI's slice
-# is `scripts/fuzz.sh all 20`. Runs one target at a time. Only the stable toolchain is
+# is `scripts/fuzz.sh all 10` (scripts/test.sh). Runs one target at a time. Only the stable toolchain is
 # needed: RUSTC_BOOTSTRAP=1 lets stable rustc take libFuzzer's -Z flags, and no sanitizer
 # is used (the crates forbid unsafe code; debug assertions and overflow checks are on).
 # Crashes land in fuzz/artifacts/<target>/; new corpus entries in fuzz/corpus/<target>/

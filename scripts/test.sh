@@ -3,8 +3,8 @@
 # Cortex-M4, and every test (conformance, power cut, properties, simulator and host driver
 # through a private pcscd, the interop suite with pcsc-tools, OpenSC, yubico-piv-tool and
 # OpenSSL on the direct, ccid and qemu links, conformance on the QEMU board, conformance and
-# interop against a reader of another pcscd, and a smoke run of every benchmark). Installs
-# what it needs first.
+# interop against a reader of another pcscd, a smoke run of every benchmark, and a slice of
+# every fuzz target). Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,3 +36,5 @@ step "conformance and interop against a reader (a simulated token on a pcscd not
 scripts/test-reader.sh
 step "benchmark smoke run (every bench path once; no timing is judged)"
 cargo test -p ukey-suite --benches
+step "fuzzing slice: every fuzz target for 10 s, then its corpus and regressions replayed"
+scripts/fuzz.sh all 10
