@@ -5,7 +5,8 @@
 #   scripts/fuzz.sh [TARGET|all] [SECONDS]
 #
 # SECONDS is the fuzzing time per target (default 4 hours, the long campaign); CI's slice
-# is `scripts/fuzz.sh all 10` (scripts/test.sh). Runs one target at a time. Only the stable toolchain is
+# is `FUZZ_ARGS="-seed=1 -runs=5000" scripts/fuzz.sh all 30` (scripts/test.sh), the
+# same runs every time. Runs one target at a time. Only the stable toolchain is
 # needed: RUSTC_BOOTSTRAP=1 lets stable rustc take libFuzzer's -Z flags, and no sanitizer
 # is used (the crates forbid unsafe code; debug assertions and overflow checks are on).
 # Crashes land in fuzz/artifacts/<target>/; new corpus entries in fuzz/corpus/<target>/

@@ -36,5 +36,5 @@ step "conformance and interop against a reader (a simulated token on a pcscd not
 scripts/test-reader.sh
 step "benchmark smoke run (every bench path once; no timing is judged)"
 cargo test -p ukey-suite --benches
-step "fuzzing slice: every fuzz target for 10 s, then its corpus and regressions replayed"
-scripts/fuzz.sh all 10
+step "fuzzing slice: 5,000 runs of every fuzz target from a fixed seed, then its corpus and regressions replayed"
+FUZZ_ARGS="-seed=1 -runs=5000" scripts/fuzz.sh all 30

@@ -1,6 +1,6 @@
 //! The flashes fuzzing found opening mishandled (`fuzz/regressions/store_open/`), replayed
-//! as ordinary tests so CI needs no fuzzer: a refused flash is left exactly as it was, and a
-//! flash that opened opens again and reads the same.
+//! as ordinary tests so CI needs no fuzzer: a refused flash is left exactly as it was and
+//! refused again, and a flash that opened opens again and reads the same.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
 
@@ -61,6 +61,8 @@ fn replay(name: &str) {
                 flash.as_bytes() == &*image,
                 "{name}: refused ({error:?}) but written to"
             );
+            let again = Card::open(&mut flash, ChaCha20Rng::seed_from_u64(2), &profile);
+            assert!(again.is_err(), "{name}: refused once, then opened");
             return;
         }
     };
