@@ -7,5 +7,6 @@
 #![forbid(unsafe_code)]
 
 pub mod flash;
+pub mod framing;
 pub mod power;
 pub mod rng;
