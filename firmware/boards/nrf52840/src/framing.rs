@@ -85,7 +85,7 @@ impl CcidFraming {
     fn continuation(&self, len: usize, missing: usize) {
         let assembled = self.assembled.load(Ordering::Relaxed) as usize;
         if assembled + len > MAX_MESSAGE_LEN {
-            self.reset();
+            self.store(0, 0);
         } else {
             self.store(missing.saturating_sub(len), assembled + len);
         }
@@ -96,11 +96,6 @@ impl CcidFraming {
         let assembled = u32::try_from(assembled).unwrap_or(u32::MAX);
         self.missing.store(missing, Ordering::Relaxed);
         self.assembled.store(assembled, Ordering::Relaxed);
-    }
-
-    /// Back to "between messages", as after a bus reset.
-    pub fn reset(&self) {
-        self.store(0, 0);
     }
 }
 
@@ -220,14 +215,10 @@ mod tests {
     }
 
     #[test]
-    fn runts_start_nothing_and_reset_ends_a_message() {
+    fn runts_start_nothing() {
         let f = CcidFraming::new();
         assert_eq!(f.packet(&mut [XFR_BLOCK; 9]), None);
         assert_eq!(f.packet(&mut []), None);
-        let mut first = header(XFR_BLOCK, 1000);
-        first.resize(64, 0);
-        assert_eq!(f.packet(&mut first), Some(XFR_BLOCK));
-        f.reset();
         assert_eq!(f.packet(&mut header(0x62, 0)), Some(0x62));
     }
 }

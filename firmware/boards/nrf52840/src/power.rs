@@ -93,7 +93,7 @@ impl<B: UsbBus> UsbBus for PowerWatch<'_, B> {
     }
 
     fn reset(&self) {
-        self.framing.reset();
+        // usbd-ccid keeps assembling its message through a bus reset, so the framing does too.
         self.flag.raise();
         self.bus.reset();
     }
