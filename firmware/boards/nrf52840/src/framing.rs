@@ -118,10 +118,11 @@ fn refuse_if_short_of_data(header: &mut [u8]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn header(kind: u8, data_len: u32) -> Vec<u8> {
+    /// A CCID header of `kind` declaring `data_len` data bytes, sequence 7.
+    pub(crate) fn header(kind: u8, data_len: u32) -> Vec<u8> {
         let mut h = vec![kind];
         h.extend_from_slice(&data_len.to_le_bytes());
         h.extend_from_slice(&[0, 7, 0, 0, 0]);

@@ -147,14 +147,8 @@ impl<B: UsbBus> UsbBus for PowerWatch<'_, B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::framing::tests::header;
     use crate::framing::{REFUSED, XFR_BLOCK};
-
-    fn header(kind: u8, data_len: u32) -> Vec<u8> {
-        let mut h = vec![kind];
-        h.extend_from_slice(&data_len.to_le_bytes());
-        h.extend_from_slice(&[0, 7, 0, 0, 0]);
-        h
-    }
 
     #[test]
     fn the_flag_is_taken_once() {
