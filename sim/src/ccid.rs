@@ -16,6 +16,7 @@
 mod bus;
 mod descriptor;
 mod device;
+mod framing;
 mod host;
 mod lsusb;
 mod stack;
@@ -123,7 +124,7 @@ impl<A: Applet> CcidLink<A> {
 
     /// Sends `message`, a raw CCID message of any content, in one bulk OUT transfer and reads
     /// one bulk IN transfer back: what the fuzz targets feed the device's packet handling.
-    #[cfg(feature = "fuzzing")]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn exchange_raw(&mut self, message: &[u8]) -> Result<Vec<u8>> {
         self.operate(|host, applet| host.exchange_raw(applet, message))
     }

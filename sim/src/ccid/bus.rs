@@ -11,6 +11,8 @@ use usb_device::bus::{PollResult, UsbBus};
 use usb_device::endpoint::{EndpointAddress, EndpointType};
 use usb_device::{UsbDirection, UsbError};
 
+use super::framing::CcidFraming;
+
 const ENDPOINTS: usize = 16;
 
 /// The state both sides of the cable see.
@@ -32,6 +34,10 @@ pub(crate) struct Wire {
     reset: bool,
     /// The address the device took.
     address: u8,
+    /// usbd-ccid's bulk OUT endpoint: the first bulk OUT endpoint allocated.
+    ccid_out: Option<usize>,
+    /// Where usbd-ccid is in its messages, to refuse the one it would panic on.
+    ccid_framing: CcidFraming,
 }
 
 /// The shared wire.
@@ -108,7 +114,7 @@ impl UsbBus for SimBus {
         &mut self,
         ep_dir: UsbDirection,
         ep_addr: Option<EndpointAddress>,
-        _ep_type: EndpointType,
+        ep_type: EndpointType,
         max_packet_size: u16,
         _interval: u8,
     ) -> usb_device::Result<EndpointAddress> {
@@ -122,6 +128,9 @@ impl UsbBus for SimBus {
                 .ok_or(UsbError::EndpointOverflow)?,
         };
         wire.max_packet[direction][index] = max_packet_size;
+        if wire.ccid_out.is_none() && ep_dir == UsbDirection::Out && ep_type == EndpointType::Bulk {
+            wire.ccid_out = Some(index);
+        }
         Ok(EndpointAddress::from_parts(index, ep_dir))
     }
 
@@ -174,7 +183,11 @@ impl UsbBus for SimBus {
         if index == 0 {
             wire.setup = false;
         }
-        buf[..packet.len()].copy_from_slice(&packet);
+        let read = &mut buf[..packet.len()];
+        read.copy_from_slice(&packet);
+        if wire.ccid_out == Some(index) {
+            wire.ccid_framing.packet(read);
+        }
         Ok(packet.len())
     }
 

@@ -197,7 +197,7 @@ impl<'a> Host<'a> {
     }
 
     /// One raw message out, one transfer back ([`super::CcidLink::exchange_raw`]).
-    #[cfg(feature = "fuzzing")]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn exchange_raw(
         &mut self,
         applet: &mut dyn Applet,

@@ -54,3 +54,46 @@ fn a_zero_time_extension_period_is_refused() {
         "above zero"
     ));
 }
+
+/// The fuzzing finding of issue 17 (fuzz/regressions/ccid_packets/dwlength-beyond-the-data):
+/// an XfrBlock, sequence 3, whose dwLength of 35 exceeds the 10 data bytes sent.
+const DWLENGTH_BEYOND_THE_DATA: [u8; 20] = [
+    0x6F, 0x23, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, //
+    0x03, 0x08, 0x00, 0x0E, 0x6F, 0x04, 0x00, 0x00, 0x00, 0x00,
+];
+
+#[test]
+fn an_xfr_block_short_of_its_declared_data_fails_and_the_device_goes_on() -> crate::error::Result<()>
+{
+    let mut link = CcidLink::start(Fragile, CcidOptions::default())?;
+    link.power_on()?;
+    let answer = link.exchange_raw(&DWLENGTH_BEYOND_THE_DATA)?;
+    // usbd-ccid's failed slot status for sequence 3: bmCommandStatus 1, "not supported".
+    assert_eq!(
+        answer.get(6..9),
+        Some(&[0x03, 0x40, 0x00][..]),
+        "{answer:02X?}"
+    );
+    assert_eq!(link.transmit(&[0x00, 0x01, 0x00, 0x00])?, [0x90, 0x00]);
+    assert!(link.into_applet().is_ok());
+    Ok(())
+}
+
+/// The fuzzing finding's whole input, in its step format (a 2-byte big-endian length, then
+/// the message), run as the fuzz target runs it: no panic, the applet kept.
+#[test]
+fn the_fuzzing_regression_input_keeps_the_applet() -> crate::error::Result<()> {
+    let mut input: &[u8] =
+        include_bytes!("../../../fuzz/regressions/ccid_packets/dwlength-beyond-the-data");
+    let mut link = CcidLink::start(Fragile, CcidOptions::default())?;
+    link.power_on()?;
+    while let Some((len, rest)) = input.split_first_chunk::<2>() {
+        let (message, rest) = rest.split_at(usize::from(u16::from_be_bytes(*len)).min(rest.len()));
+        if link.exchange_raw(message).is_err() {
+            break;
+        }
+        input = rest;
+    }
+    assert!(link.into_applet().is_ok());
+    Ok(())
+}

@@ -5,23 +5,21 @@
 //! wraps the USB bus driver, follows the CCID message framing of what usbd-ccid reads, and
 //! raises a [`PowerFlag`] when a message is IccPowerOn or IccPowerOff, or when the host
 //! resets the bus. The applet's loop takes the flag before it handles the next command.
+//! Following that framing, it also refuses the XfrBlock headers that would make usbd-ccid
+//! panic (see [`crate::framing`]).
 
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use usb_device::UsbDirection;
 use usb_device::bus::{PollResult, UsbBus};
 use usb_device::endpoint::{EndpointAddress, EndpointType};
 
+use crate::framing::CcidFraming;
+
 /// bMessageType of PC_to_RDR_IccPowerOn (CCID 1.1, 6.1.1).
 pub const ICC_POWER_ON: u8 = 0x62;
 /// bMessageType of PC_to_RDR_IccPowerOff (CCID 1.1, 6.1.2).
 pub const ICC_POWER_OFF: u8 = 0x63;
-
-/// Bytes of a CCID message header: type, dwLength, slot, sequence, three specific bytes.
-const HEADER_LEN: u32 = 10;
-
-/// Largest bulk packet at full speed, as usbd-ccid uses it; a shorter packet ends a transfer.
-const PACKET_SIZE: usize = 64;
 
 /// "The card lost power": set by the USB side, taken by the applet's loop.
 #[derive(Debug, Default)]
@@ -44,54 +42,9 @@ impl PowerFlag {
     }
 }
 
-/// Where the bulk-OUT stream is in its CCID messages: the bytes still due of the current
-/// message, 0 between messages. A message is its 10-byte header plus dwLength bytes, sent as
-/// one transfer of 64-byte packets (CCID 1.1, 5.2.5 and 6.1).
-#[derive(Debug, Default)]
-pub struct CcidFraming {
-    remaining: AtomicU32,
-}
-
-impl CcidFraming {
-    /// Between messages.
-    pub const fn new() -> Self {
-        Self {
-            remaining: AtomicU32::new(0),
-        }
-    }
-
-    /// Follows one bulk-OUT packet; gives the message type if the packet starts a message.
-    /// A packet too short for a header starts nothing (usbd-ccid drops it too); a short
-    /// packet ends the transfer whatever its header announced, so a host that lied about a
-    /// length is followed again from its next transfer.
-    pub fn packet(&self, packet: &[u8]) -> Option<u8> {
-        let len = u32::try_from(packet.len()).unwrap_or(u32::MAX);
-        let remaining = self.remaining.load(Ordering::Relaxed);
-        let (started, left) = if remaining == 0 {
-            match packet {
-                [kind, l0, l1, l2, l3, ..] if len >= HEADER_LEN => {
-                    let data = u32::from_le_bytes([*l0, *l1, *l2, *l3]);
-                    let total = HEADER_LEN.saturating_add(data);
-                    (Some(*kind), total.saturating_sub(len))
-                }
-                _ => (None, 0),
-            }
-        } else {
-            (None, remaining.saturating_sub(len))
-        };
-        let left = if packet.len() < PACKET_SIZE { 0 } else { left };
-        self.remaining.store(left, Ordering::Relaxed);
-        started
-    }
-
-    /// Back to "between messages", as after a bus reset.
-    pub fn reset(&self) {
-        self.remaining.store(0, Ordering::Relaxed);
-    }
-}
-
 /// A USB bus driver that watches the CCID bulk-OUT endpoint for power commands and raises
-/// `flag` on IccPowerOn, IccPowerOff and bus reset. Everything else passes through.
+/// `flag` on IccPowerOn, IccPowerOff and bus reset. Everything else passes through, but for
+/// the XfrBlock headers [`CcidFraming`] refuses.
 ///
 /// The endpoint watched is the first bulk OUT endpoint allocated: usbd-ccid's, the only one
 /// on this device.
@@ -140,7 +93,7 @@ impl<B: UsbBus> UsbBus for PowerWatch<'_, B> {
     }
 
     fn reset(&self) {
-        self.framing.reset();
+        // usbd-ccid keeps assembling its message through a bus reset, so the framing does too.
         self.flag.raise();
         self.bus.reset();
     }
@@ -157,7 +110,7 @@ impl<B: UsbBus> UsbBus for PowerWatch<'_, B> {
         let len = self.bus.read(ep_addr, buf)?;
         if Some(ep_addr) == self.ccid_out {
             let kind = buf
-                .get(..len)
+                .get_mut(..len)
                 .and_then(|packet| self.framing.packet(packet));
             if matches!(kind, Some(ICC_POWER_ON | ICC_POWER_OFF)) {
                 self.flag.raise();
@@ -194,61 +147,8 @@ impl<B: UsbBus> UsbBus for PowerWatch<'_, B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn header(kind: u8, data_len: u32) -> Vec<u8> {
-        let mut h = vec![kind];
-        h.extend_from_slice(&data_len.to_le_bytes());
-        h.extend_from_slice(&[0, 7, 0, 0, 0]);
-        h
-    }
-
-    #[test]
-    fn power_commands_start_messages() {
-        let f = CcidFraming::new();
-        assert_eq!(f.packet(&header(ICC_POWER_ON, 0)), Some(ICC_POWER_ON));
-        assert_eq!(f.packet(&header(0x65, 0)), Some(0x65));
-        assert_eq!(f.packet(&header(ICC_POWER_OFF, 0)), Some(ICC_POWER_OFF));
-    }
-
-    #[test]
-    fn data_packets_of_a_long_message_are_not_headers() {
-        let f = CcidFraming::new();
-        // An XfrBlock of 150 data bytes: 64 + 64 + 32 bytes on the wire.
-        let mut first = header(0x6F, 150);
-        first.resize(64, ICC_POWER_OFF);
-        assert_eq!(f.packet(&first), Some(0x6F));
-        assert_eq!(f.packet(&[ICC_POWER_OFF; 64]), None);
-        assert_eq!(f.packet(&[ICC_POWER_ON; 32]), None);
-        assert_eq!(f.packet(&header(ICC_POWER_OFF, 0)), Some(ICC_POWER_OFF));
-    }
-
-    #[test]
-    fn a_message_of_whole_packets_ends_without_a_short_one() {
-        let f = CcidFraming::new();
-        // 10 + 118 = 128 bytes: two full packets and no zero-length packet.
-        let mut first = header(0x6F, 118);
-        first.resize(64, 0);
-        assert_eq!(f.packet(&first), Some(0x6F));
-        assert_eq!(f.packet(&[ICC_POWER_ON; 64]), None);
-        assert_eq!(f.packet(&header(ICC_POWER_ON, 0)), Some(ICC_POWER_ON));
-    }
-
-    #[test]
-    fn runts_and_short_transfers_resynchronise() {
-        let f = CcidFraming::new();
-        assert_eq!(f.packet(&[ICC_POWER_ON; 9]), None);
-        assert_eq!(f.packet(&[]), None);
-        // A header announcing more than the transfer carried: its short packet ends it.
-        assert_eq!(f.packet(&header(0x6F, 1000)), Some(0x6F));
-        assert_eq!(f.packet(&header(ICC_POWER_OFF, 0)), Some(ICC_POWER_OFF));
-        // A huge announced length in a full packet is followed until reset.
-        let mut first = header(0x6F, u32::MAX);
-        first.resize(64, 0);
-        assert_eq!(f.packet(&first), Some(0x6F));
-        assert_eq!(f.packet(&[0; 64]), None);
-        f.reset();
-        assert_eq!(f.packet(&header(ICC_POWER_ON, 0)), Some(ICC_POWER_ON));
-    }
+    use crate::framing::tests::header;
+    use crate::framing::{REFUSED, XFR_BLOCK};
 
     #[test]
     fn the_flag_is_taken_once() {
@@ -319,15 +219,16 @@ mod tests {
         let ccid_out = watch
             .alloc_ep(UsbDirection::Out, None, EndpointType::Bulk, 64, 0)
             .unwrap();
-        let mut buf = [0; 64];
-        let mut send = |ep: EndpointAddress, packet: Vec<u8>| {
+        let send = |ep: EndpointAddress, packet: Vec<u8>| {
             watch
                 .bus
                 .packets
                 .lock()
                 .unwrap()
                 .push((ep.index() as u8, packet));
-            watch.read(ep, &mut buf).unwrap();
+            let mut buf = [0; 64];
+            let len = watch.read(ep, &mut buf).unwrap();
+            buf[..len].to_vec()
         };
         send(interrupt_out, header(ICC_POWER_OFF, 0));
         assert!(!flag.take(), "another endpoint");
@@ -337,6 +238,16 @@ mod tests {
         assert!(flag.take(), "IccPowerOn");
         send(ccid_out, header(ICC_POWER_OFF, 0));
         assert!(flag.take(), "IccPowerOff");
+        let finding = send(ccid_out, header(XFR_BLOCK, 35));
+        assert_eq!(
+            finding[..5],
+            [REFUSED, 0, 0, 0, 0],
+            "XfrBlock short of its data"
+        );
+        assert_eq!(
+            send(interrupt_out, header(XFR_BLOCK, 35)),
+            header(XFR_BLOCK, 35)
+        );
         watch.reset();
         assert!(flag.take(), "bus reset");
     }
