@@ -9,8 +9,11 @@ use ukey_sim::Pcscd;
 
 #[path = "support/foreground.rs"]
 mod foreground;
+#[path = "support/temp_dir.rs"]
+mod temp_dir;
 
 use foreground::Foreground;
+use temp_dir::TempDir;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -61,5 +64,33 @@ fn wrong_port_gives_up_after_the_bound_saying_what_it_waited_for() -> TestResult
         sim.line(Duration::ZERO).is_err(),
         "stdout is for the readiness line only"
     );
+    Ok(())
+}
+
+/// A replug as a CI job does it: the token stopped (SIGTERM) and started again in its slot
+/// on the same image, several times; pcscd must see each new start, which it does only if
+/// the stopped token left after vpcd found the slot empty.
+#[test]
+fn a_token_stopped_and_started_again_in_its_slot_is_seen_each_time() -> TestResult {
+    let pcscd = Pcscd::start(1)?;
+    let addr = pcscd.vpcd_addr(0).ok_or("no slot 0")?;
+    let dir = TempDir::new("replug")?;
+    let image = dir.path("token.img");
+    for start in 0..4 {
+        let mut command = pcscd.command(SIM);
+        command.args(["--vpcd", &addr, "--link", "direct", "--image"]);
+        command.arg(&image);
+        let mut sim = Foreground::start(command)?;
+        let line = sim
+            .line(Duration::from_secs(20))
+            .map_err(|error| format!("start {start}: {error}; stderr: {}", sim.stderr()))?;
+        assert!(line.starts_with("ready "), "start {start}: {line}");
+        let status = sim.terminate(Duration::from_secs(15))?;
+        assert!(
+            status.success(),
+            "start {start}: {status}: {}",
+            sim.stderr()
+        );
+    }
     Ok(())
 }

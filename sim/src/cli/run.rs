@@ -9,6 +9,9 @@ use ukey_sim::{Control, Error, LinkKind, Result, Token, TokenOptions, profile, s
 use super::making::{self, Asked};
 use super::ready::{self, Announcement};
 
+/// How long a stopped token waits for vpcd to find its slot empty.
+const REMOVAL_SEEN: Duration = Duration::from_secs(10);
+
 /// How APDUs reach the applet.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum LinkArg {
@@ -143,6 +146,11 @@ impl RunCmd {
         control.stop();
         let timed_out = watcher.join().unwrap_or(false);
         served?;
+        // Exit only once vpcd has found the slot empty: a token started next in the same
+        // slot (a replug) is then a new card to pcscd, which powers it on. Without this,
+        // the next token could take the slot before vpcd polled it, and pcscd would go on
+        // treating it as the card that left.
+        vpcd::wait_polled(&self.vpcd, REMOVAL_SEEN)?;
         if timed_out {
             return Err(Error::Vpcd(format!(
                 "pcscd did not power the token on within {timeout:?} through vpcd at {}: is \
