@@ -151,13 +151,14 @@ fn ecdsa_signatures_made_through_pkcs11_are_verified_by_openssl() -> Result<(), 
     Ok(())
 }
 
-/// A P-256 key generated in 9D with `ukey`, and a certificate for it with the key usage
-/// keyAgreement, issued (with `openssl x509 -new -force_pubkey`) by the key in `issuer`:
-/// OpenSC offers a PIV key for derivation only when its certificate allows key agreement, and
-/// `ukey ca issue` writes signature usages. Returns the slot's public key (PEM).
-fn key_agreement_certified(session: &Session, issuer: &Path) -> Result<PathBuf, Failure> {
-    let (public_key, certificate) = (session.path("9d.pub.pem"), session.path("9d.crt"));
-    let extensions = session.path("9d.ext");
+/// A P-256 key generated in 9D with `ukey`, its request signed on the token, and a
+/// certificate for it from a fresh test CA with `--usage encryption` (key agreement): OpenSC
+/// offers a PIV key for derivation only when its certificate allows key agreement. Returns
+/// the slot's public key (PEM).
+fn key_agreement_certified(session: &Session) -> Result<PathBuf, Failure> {
+    let public_key = session.path("9d.pub.pem");
+    let (request, certificate) = (session.path("9d.csr"), session.path("9d.crt"));
+    let ca = session.path("ca-9d");
     let mut generate = session.ukey()?;
     generate
         .args([
@@ -165,36 +166,33 @@ fn key_agreement_certified(session: &Session, issuer: &Path) -> Result<PathBuf, 
         ])
         .arg(&public_key);
     session.run("ukey key generate 9d p256", generate)?;
-    fs::write(
-        &extensions,
-        "[agreement]\nkeyUsage = critical, keyAgreement\nbasicConstraints = CA:FALSE\n",
-    )
-    .in_step(session, "writing the certificate's extensions")?;
-    let mut issue = Command::new("openssl");
+    let mut csr = session.ukey()?;
+    csr.args(["csr", "--slot", "9d", "--pin", "123456"])
+        .args(["--subject", "CN=interop 9d key agreement,O=ukey,C=CN", "-o"])
+        .arg(&request);
+    session.run("ukey csr 9d", csr)?;
+    let mut init = session.ukey()?;
+    init.args(["ca", "init", "--alg", "p256", "--dir"]).arg(&ca);
+    session.run("ukey ca init", init)?;
+    let mut issue = session.ukey()?;
     issue
         .args([
-            "x509",
-            "-new",
-            "-subj",
-            "/CN=interop 9d key agreement",
-            "-days",
+            "ca",
+            "issue",
+            "--usage",
+            "encryption",
+            "--days",
             "30",
+            "--dir",
         ])
-        .arg("-key")
-        .arg(issuer)
-        .arg("-force_pubkey")
-        .arg(&public_key)
-        .arg("-extfile")
-        .arg(&extensions)
-        .args(["-extensions", "agreement", "-out"])
+        .arg(&ca)
+        .arg(&request)
+        .arg("-o")
         .arg(&certificate);
-    session.run(
-        "openssl x509 -new: a key-agreement certificate for 9D",
-        issue,
-    )?;
+    session.run("ukey ca issue --usage encryption", issue)?;
     let mut import = session.ukey()?;
     import
-        .args(["cert", "import", "--slot", "9d"])
+        .args(["cert", "import", "--force", "--slot", "9d"])
         .arg(&certificate);
     session.run("ukey cert import 9d", import)?;
     Ok(public_key)
@@ -214,7 +212,7 @@ fn ecdh_derived_through_pkcs11_equals_openssls() -> Result<(), Failure> {
             .args(["ec_paramgen_curve:P-256", "-out"])
             .arg(&peer);
         session.run("openssl genpkey: the peer's P-256 key", genkey)?;
-        let card_public = key_agreement_certified(&session, &peer)?;
+        let card_public = key_agreement_certified(&session)?;
         let mut public = Command::new("openssl");
         public
             .args(["pkey", "-pubout", "-outform", "DER", "-in"])

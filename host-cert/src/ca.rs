@@ -75,6 +75,7 @@ impl LocalCa {
             issuer: subject.clone(),
             subject,
             ca: true,
+            key_use: KeyUse::Signing,
         };
         let certificate = sign_certificate(&mut key, profile, &public, days)?;
         let mut file = fs::OpenOptions::new()
@@ -125,14 +126,15 @@ impl LocalCa {
     }
 
     /// Checks a DER certificate request and issues a certificate for it, valid `days` days
-    /// from now. Returns the certificate, DER.
-    pub fn issue(&mut self, request_der: &[u8], days: u32) -> Result<Vec<u8>> {
+    /// from now, for the key use `key_use` says. Returns the certificate, DER.
+    pub fn issue(&mut self, request_der: &[u8], days: u32, key_use: KeyUse) -> Result<Vec<u8>> {
         let request = parse_csr(request_der)?;
         let public = verify_csr(&request)?;
         let profile = Profile {
             issuer: self.certificate.tbs_certificate().subject().clone(),
             subject: request.info.subject,
             ca: false,
+            key_use,
         };
         Ok(sign_certificate(&mut self.key, profile, &public, days)?.to_der()?)
     }
@@ -215,12 +217,36 @@ impl EncodePublicKey for IssuerKey {
     }
 }
 
+/// What an end-entity certificate's key is for, as its key usage extension says; Chinese
+/// CAs issue one certificate of each kind (a dual certificate).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KeyUse {
+    /// Signing documents: digital signature and non-repudiation (slots 9A, 9C).
+    #[default]
+    Signing,
+    /// Key agreement and encryption (slot 9D): what OpenSC needs to offer a key for ECDH.
+    Encryption,
+}
+
+impl std::str::FromStr for KeyUse {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "signing" | "sign" => Ok(Self::Signing),
+            "encryption" | "encrypt" => Ok(Self::Encryption),
+            other => Err(format!("\"{other}\" is no key use: signing or encryption")),
+        }
+    }
+}
+
 /// The extensions of the test CA's certificates: a CA certificate signs certificates; an
-/// end-entity certificate signs documents (digital signature, non-repudiation).
+/// end-entity certificate's key usage is its [`KeyUse`].
 struct Profile {
     issuer: Name,
     subject: Name,
     ca: bool,
+    key_use: KeyUse,
 }
 
 impl BuilderProfile for Profile {
@@ -248,10 +274,12 @@ impl BuilderProfile for Profile {
             }
             .to_extension(tbs.subject(), &extensions)?,
         );
-        let usage = if self.ca {
-            KeyUsages::KeyCertSign | KeyUsages::CRLSign
-        } else {
-            KeyUsages::DigitalSignature | KeyUsages::NonRepudiation
+        let usage = match (self.ca, self.key_use) {
+            (true, _) => KeyUsages::KeyCertSign | KeyUsages::CRLSign,
+            (false, KeyUse::Signing) => KeyUsages::DigitalSignature | KeyUsages::NonRepudiation,
+            (false, KeyUse::Encryption) => {
+                KeyUsages::KeyAgreement | KeyUsages::KeyEncipherment | KeyUsages::DataEncipherment
+            }
         };
         extensions.push(KeyUsage(usage).to_extension(tbs.subject(), &extensions)?);
         extensions.push(ski.to_extension(tbs.subject(), &extensions)?);

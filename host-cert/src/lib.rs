@@ -24,7 +24,7 @@ mod tests;
 pub mod uscc;
 
 pub use algorithms::{ECDSA_WITH_SHA256, SM2_WITH_SM3};
-pub use ca::LocalCa;
+pub use ca::{KeyUse, LocalCa};
 pub use cert::{
     CertificateInfo, RENEW_DAYS, Renewal, certificate_public_key, days_until, verify_issued_by,
 };

@@ -73,7 +73,7 @@ fn test_ca_issues_certificates_openssl_verifies() {
         assert!(LocalCa::init(&ca_dir, algorithm, parse_name("CN=x").unwrap(), 1).is_err());
         let (_, pem) = csr_pem(algorithm, "/C=CN/O=某某科技有限公司/CN=李四");
         let request = der_or_pem(pem.as_bytes()).unwrap();
-        let cert = ca.issue(&request, 365).unwrap();
+        let cert = ca.issue(&request, 365, KeyUse::Signing).unwrap();
         std::fs::write(
             dir.path().join("leaf.pem"),
             to_pem("CERTIFICATE", &cert).unwrap(),
@@ -118,7 +118,9 @@ fn renewal_states_follow_the_90_day_rule() {
     )
     .unwrap();
     let (_, pem) = csr_pem(Algorithm::P256, "CN=Wang Wu,OU=91350100M000100Y44");
-    let cert = ca.issue(&der_or_pem(pem.as_bytes()).unwrap(), 365).unwrap();
+    let cert = ca
+        .issue(&der_or_pem(pem.as_bytes()).unwrap(), 365, KeyUse::Signing)
+        .unwrap();
     let day = Duration::from_secs(86_400);
     let now = SystemTime::now();
     let at = |t| CertificateInfo::from_der_at(&cert, t).unwrap();
@@ -149,7 +151,9 @@ fn detached_cms_verifies_with_openssl_cms() {
         )
         .unwrap();
         let (mut key, pem) = csr_pem(algorithm, "CN=Signer,O=Example,C=CN");
-        let cert = ca.issue(&der_or_pem(pem.as_bytes()).unwrap(), 365).unwrap();
+        let cert = ca
+            .issue(&der_or_pem(pem.as_bytes()).unwrap(), 365, KeyUse::Signing)
+            .unwrap();
         let content = b"an agreement, signed\n";
         let cms = sign_cms_detached(content, &cert, &mut key, &CmsOptions::default()).unwrap();
         assert_eq!(verify_cms_detached(content, &cms).unwrap(), cert);

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use ukey_cert::{CertificateInfo, LocalCa, parse_name, read_der_or_pem, to_pem};
+use ukey_cert::{CertificateInfo, KeyUse, LocalCa, parse_name, read_der_or_pem, to_pem};
 use ukey_host::Algorithm;
 
 use super::info::certificate_text;
@@ -47,6 +47,10 @@ pub(crate) struct IssueArgs {
     /// Days the certificate is valid.
     #[arg(long, default_value_t = 365)]
     days: u32,
+    /// What the key is for: signing (9A, 9C) or encryption (9D: key agreement, which OpenSC
+    /// needs to offer the key for ECDH).
+    #[arg(long, default_value = "signing")]
+    usage: KeyUse,
     /// Write the certificate (PEM) here instead of standard output.
     #[arg(long, short)]
     out: Option<PathBuf>,
@@ -92,7 +96,7 @@ impl CaCmd {
                     refuse_overwriting(path, &[&args.request, &key, &certificate])?;
                 }
                 let request = read_der_or_pem(&args.request)?;
-                let der = ca.issue(&request, args.days)?;
+                let der = ca.issue(&request, args.days, args.usage)?;
                 let pem = to_pem("CERTIFICATE", &der)?;
                 if let Some(path) = &args.out {
                     write_out(Some(path), pem.as_bytes())?;
