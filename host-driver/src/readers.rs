@@ -122,9 +122,7 @@ impl Token {
         }
         let mut first_problem = None;
         for name in candidates {
-            let attempt = PcscTransport::connect(context.clone(), name).and_then(|t| {
-                let mut token = Token::with_transport(Box::new(t));
-                token.application()?;
+            let attempt = open_piv(&context, name).and_then(|mut token| {
                 if let Selector::Serial(wanted) = selector {
                     let serial = token.serial()?;
                     if serial != *wanted {
@@ -155,12 +153,7 @@ fn only_token(context: &pcsc::Context, names: &[&std::ffi::CString]) -> Result<T
     let mut found = Vec::new();
     let mut first_problem = None;
     for name in names {
-        let attempt = PcscTransport::connect(context.clone(), name).and_then(|t| {
-            let mut token = Token::with_transport(Box::new(t));
-            token.application()?;
-            Ok(token)
-        });
-        match attempt {
+        match open_piv(context, name) {
             Ok(token) => found.push((name.to_string_lossy().into_owned(), token)),
             Err(e @ (Error::PcscdNotRunning | Error::TokenBusy)) => return Err(e),
             Err(e) => {
@@ -182,4 +175,11 @@ fn only_token(context: &pcsc::Context, names: &[&std::ffi::CString]) -> Result<T
         Some((_, token)) => Ok(token),
         None => Err(first_problem.unwrap_or(Error::NoToken)),
     }
+}
+
+/// The token in reader `name`, its PIV application selected.
+fn open_piv(context: &pcsc::Context, name: &std::ffi::CStr) -> Result<Token> {
+    let mut token = Token::with_transport(Box::new(PcscTransport::connect(context.clone(), name)?));
+    token.application()?;
+    Ok(token)
 }
