@@ -105,7 +105,9 @@ pub(crate) enum Contents {
     /// there to lose, so [`Store::clear`] it and make the token anew.
     FirstWriteCut,
     /// Neither: another program's data, damage (such as bytes past a page's last record,
-    /// which the next write would go over), or a store without that record.
+    /// which the next write would go over, or two pages being filled, which the next write
+    /// would "repair" by erasing one, or a page being filled as if by an interrupted
+    /// migration yet holding records of its own), or a store without that record.
     Foreign,
 }
 
@@ -148,7 +150,11 @@ impl<F: NorFlash + MultiwriteNorFlash> Store<F> {
         let found = block_on(view.fetch_item::<Record<'_>>(&mut self.buffer.0, &RecordKey(key)))
             .is_ok_and(|record| record.is_some());
         Ok(if found {
-            if audit::bytes_past_the_end(&mut self.map.flash().0)? {
+            let flash = &mut self.map.flash().0;
+            if audit::bytes_past_the_end(flash)?
+                || audit::several_pages_filling(&mut Settled(&mut *flash))?
+                || audit::migration_holds_own_records(&mut Settled(flash))?
+            {
                 Contents::Foreign
             } else {
                 Contents::Found

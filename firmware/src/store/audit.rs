@@ -60,12 +60,81 @@ pub(super) fn bytes_past_the_end<F: NorFlash>(flash: &mut F) -> Result<bool, Sto
     Ok(false)
 }
 
-/// Walks the records of page `index` as sequential-storage reads them, calling `visit`
-/// for each (its data checked in the buffer) when given; gives where the records end.
-fn walk_page<F: NorFlash, V: FnMut(Seen)>(
+/// Whether more than one page is being filled (start marked, end not). sequential-storage
+/// fills one page at a time, closing it before it starts the next, and no power cut leaves
+/// two; its next write would take the second for an interrupted migration and erase the
+/// first, records and all. Read it over the flash as finishing the interrupted erases will
+/// leave it, so that opening refuses such a flash before its first write.
+pub(super) fn several_pages_filling<F: NorFlash>(flash: &mut F) -> Result<bool, StoreError> {
+    let mut filling = 0;
+    for index in 0..flash.capacity() / F::ERASE_SIZE {
+        if page_state(flash, index)? == (true, false) {
+            filling += 1;
+        }
+    }
+    Ok(filling > 1)
+}
+
+/// Whether a page being filled and followed by a started page holds a record the page after
+/// it does not. A power cut in the middle of a migration leaves that shape: sequential-storage
+/// copying the next page's live records into the page being filled, so every record there
+/// is a copy. Its repair erases the page being filled and copies again; were one of its
+/// records no copy (damage, not a migration), the repair would lose it.
+pub(super) fn migration_holds_own_records<F: NorFlash>(flash: &mut F) -> Result<bool, StoreError> {
+    let pages = flash.capacity() / F::ERASE_SIZE;
+    for index in 0..pages {
+        let next = (index + 1) % pages;
+        if page_state(flash, index)? != (true, false) || !page_state(flash, next)?.0 {
+            continue;
+        }
+        let mut own = false;
+        headers(flash, index, |flash, header| {
+            if let Header::Record { crc, len, .. } = header
+                && crc != 0
+                && !own
+            {
+                let mut copied = false;
+                headers(flash, next, |_, other| {
+                    copied |= other.same_record(crc, len);
+                    Ok(())
+                })?;
+                own = !copied;
+            }
+            Ok(())
+        })?;
+        if own {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// A record header as sequential-storage reads it.
+#[derive(Clone, Copy)]
+enum Header {
+    /// One whose length fails its check or runs past the page: sequential-storage steps one
+    /// word on and reads again.
+    Unreadable,
+    /// A record: its data CRC (0 once removed), its length and where its data starts.
+    Record {
+        crc: u32,
+        len: usize,
+        data_at: usize,
+    },
+}
+
+impl Header {
+    fn same_record(self, crc: u32, len: usize) -> bool {
+        matches!(self, Self::Record { crc: c, len: l, .. } if (c, l) == (crc, len))
+    }
+}
+
+/// Calls `on` for every header of page `index`, in the order sequential-storage reads
+/// them; gives where the records end.
+fn headers<F: NorFlash>(
     flash: &mut F,
     index: usize,
-    mut check: Option<(&mut [u8], &mut V)>,
+    mut on: impl FnMut(&mut F, Header) -> Result<(), StoreError>,
 ) -> Result<usize, StoreError> {
     let page_size = F::ERASE_SIZE;
     let word = word_size::<F>();
@@ -79,43 +148,55 @@ fn walk_page<F: NorFlash, V: FnMut(Seen)>(
             break;
         }
         let [c0, c1, c2, c3, l0, l1, k0, k1] = header;
-        if crc16(&[l0, l1]) != u16::from_le_bytes([k0, k1]) {
-            if let Some((_, visit)) = check.as_mut() {
-                visit(Seen::Damaged(None));
-            }
-            at += word;
-            continue;
-        }
         let len = usize::from(u16::from_le_bytes([l0, l1]));
         let data_at = at + header_len;
         let next = data_at + len.next_multiple_of(word);
-        if next > end {
-            if let Some((_, visit)) = check.as_mut() {
-                visit(Seen::Damaged(None));
-            }
-            break;
+        if crc16(&[l0, l1]) != u16::from_le_bytes([k0, k1]) || next > end {
+            on(flash, Header::Unreadable)?;
+            at += word;
+            continue;
         }
         let crc = u32::from_le_bytes([c0, c1, c2, c3]);
-        if let Some((buffer, visit)) = check.as_mut()
-            && crc != 0
-        {
-            let Some(data) = buffer.get_mut(..len) else {
-                visit(Seen::Damaged(None));
-                break;
-            };
-            read(flash, data_at, data)?;
-            let key = match data {
-                [low, high, ..] => Some(u16::from_le_bytes([*low, *high])),
-                _ => None,
-            };
-            visit(match key {
-                Some(key) if adapted_crc32(data) == crc => Seen::Intact(key),
-                _ => Seen::Damaged(key),
-            });
-        }
+        on(flash, Header::Record { crc, len, data_at })?;
         at = next;
     }
     Ok(at)
+}
+
+/// Walks the records of page `index` as sequential-storage reads them, calling `visit`
+/// for each (its data checked in the buffer) when given; gives where the records end.
+fn walk_page<F: NorFlash, V: FnMut(Seen)>(
+    flash: &mut F,
+    index: usize,
+    mut check: Option<(&mut [u8], &mut V)>,
+) -> Result<usize, StoreError> {
+    headers(flash, index, |flash, header| {
+        let Some((buffer, visit)) = check.as_mut() else {
+            return Ok(());
+        };
+        let (crc, len, data_at) = match header {
+            Header::Unreadable => {
+                visit(Seen::Damaged(None));
+                return Ok(());
+            }
+            Header::Record { crc: 0, .. } => return Ok(()),
+            Header::Record { crc, len, data_at } => (crc, len, data_at),
+        };
+        let Some(data) = buffer.get_mut(..len) else {
+            visit(Seen::Damaged(None));
+            return Ok(());
+        };
+        read(flash, data_at, data)?;
+        let key = match data {
+            [low, high, ..] => Some(u16::from_le_bytes([*low, *high])),
+            _ => None,
+        };
+        visit(match key {
+            Some(key) if adapted_crc32(data) == crc => Seen::Intact(key),
+            _ => Seen::Damaged(key),
+        });
+        Ok(())
+    })
 }
 
 fn first_page<F: NorFlash>(flash: &mut F, pages: usize) -> Result<usize, StoreError> {
