@@ -25,6 +25,13 @@ impl Flash {
     pub fn ram() -> Self {
         Self::Ram(Box::default())
     }
+
+    /// A copy in memory of `file`'s flash, if it has the simulator's size (images it made
+    /// always have): what a trial open writes to instead of the file.
+    pub fn ram_copy(file: &FileFlash) -> Option<Self> {
+        let bytes = <&[u8; RAM_BYTES]>::try_from(file.contents()).ok()?;
+        Some(Self::Ram(Box::new(RamFlash::from_bytes(bytes))))
+    }
 }
 
 /// An error of either flash.

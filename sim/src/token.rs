@@ -6,7 +6,7 @@ use std::time::Duration;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use ukey_firmware::flash::FileFlash;
-use ukey_firmware::{Card, Opened, Profile};
+use ukey_firmware::{Card, OpenError, Opened, Profile};
 
 use crate::ccid::{CcidLink, CcidOptions, Descriptors};
 use crate::error::{Error, Result};
@@ -222,14 +222,18 @@ fn open_card(options: &TokenOptions) -> Result<SimCard> {
         }
         None => (Flash::ram(), None),
     };
-    let mut card = Card::new();
     let place = match &options.image {
         Some(path) => format!("flash image {}", path.display()),
         None => "flash".to_string(),
     };
-    let opened = card
-        .load(flash, rng, &options.profile)
-        .map_err(|error| Error::Open(format!("{place}: {error}")))?;
+    let refused = |error| Error::Open(format!("{place}: {error}"));
+    if let Flash::File(file) = &flash
+        && new_image.is_none()
+    {
+        trial_open(file, &options.profile).map_err(refused)?;
+    }
+    let mut card = Card::new();
+    let opened = card.load(flash, rng, &options.profile).map_err(refused)?;
     if let Opened::Existing(damage) = opened
         && !damage.is_none()
     {
@@ -242,6 +246,19 @@ fn open_card(options: &TokenOptions) -> Result<SimCard> {
         new_image.publish().map_err(Error::Image)?;
     }
     Ok(card)
+}
+
+/// Opens a copy of an existing image in memory, and gives its refusal if it is refused.
+/// Opening a damaged flash may write before it refuses (sequential-storage finishes what
+/// looks like an interrupted migration, then meets the damage); a refused image file must
+/// stay as it was, for the user to keep or inspect.
+fn trial_open(file: &FileFlash, profile: &Profile) -> std::result::Result<(), OpenError> {
+    match Flash::ram_copy(file) {
+        Some(copy) => Card::new()
+            .load(copy, ChaCha20Rng::seed_from_u64(0), profile)
+            .map(drop),
+        None => Ok(()),
+    }
 }
 
 /// The token's RNG: ChaCha20 seeded from the operating system, or from `seed`.

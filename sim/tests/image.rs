@@ -4,6 +4,8 @@
 use std::fs;
 use std::path::Path;
 
+use ukey_firmware::flash::PAGE_SIZE;
+
 use ukey_sim::{Error, Link, LinkKind, Token, TokenOptions, profile};
 
 #[path = "support/temp_dir.rs"]
@@ -115,6 +117,35 @@ fn an_image_with_garbage_pages_is_refused_and_left_untouched() -> TestResult {
         *byte = (i.wrapping_mul(2_654_435_761) >> 7) as u8;
     }
     assert_refused_untouched(&dir.path("garbage.img"), &image)
+}
+
+/// A flash that opening refuses only after writing: closed pages of damaged records and a
+/// page being filled just before them, which sequential-storage takes for a migration a
+/// power cut interrupted and repairs (erasing, copying) before it meets the damage. Made
+/// from the fuzz finding `refused-after-repairing-a-migration` (4 pages), its closed pages
+/// repeated to fill the simulator's 32.
+#[test]
+fn an_image_refused_only_after_repairs_is_left_untouched() -> TestResult {
+    let dir = TempDir::new("repaired")?;
+    let good = dir.path("good.img");
+    Token::open(&options(&good, LinkKind::Direct))?.close()?;
+    let mut image = fs::read(&good)?;
+    let finding = fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fuzz/regressions/store_open/refused-after-repairing-a-migration"
+    ))?;
+    let page = |n: usize| {
+        let mut bytes = vec![0xFF; PAGE_SIZE];
+        let part = finding.get(n * PAGE_SIZE..).unwrap_or_default();
+        let len = part.len().min(PAGE_SIZE);
+        bytes[..len].copy_from_slice(&part[..len]);
+        bytes
+    };
+    let header = image.len() - 32 * PAGE_SIZE;
+    for (n, chunk) in image[header..].chunks_mut(PAGE_SIZE).enumerate() {
+        chunk.copy_from_slice(&page(if n == 31 { 3 } else { n % 3 }));
+    }
+    assert_refused_untouched(&dir.path("repaired.img"), &image)
 }
 
 #[test]

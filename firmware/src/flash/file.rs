@@ -247,6 +247,11 @@ impl FileFlash {
         })
     }
 
+    /// The flash's bytes, as the file holds them after its header.
+    pub fn contents(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// Makes every write and erase so far durable on disk (`fsync` of the data).
     pub fn flush(&mut self) -> Result<(), ImageError> {
         self.file
