@@ -6,6 +6,9 @@
 //! bytes of command APDU (cut short at the end of the input), or the length `FFFF` alone for
 //! a warm reset. `scripts/fuzz-seeds.sh` writes the conformance cases' APDUs in this format.
 
+use std::cell::Cell;
+use std::rc::Rc;
+
 use aes::cipher::{BlockCipherDecrypt, KeyInit};
 use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 use rand_chacha::ChaCha20Rng;
@@ -14,13 +17,16 @@ use ukey_card_edge::ObjectId;
 use ukey_firmware::flash::{PAGE_SIZE, RamFlash};
 use ukey_firmware::{Card, ManagementKey, ManagementKeyAlgorithm, Profile};
 
+mod tracked;
+pub use tracked::TrackedFlash;
+
 /// Flash of a fuzzed token: 8 pages, twice the store's minimum, so garbage collection runs
 /// within a few commands.
 pub const FLASH_LEN: usize = 8 * PAGE_SIZE;
-/// A fuzzed token's flash.
+/// The image a fuzzed token starts from.
 pub type Flash = RamFlash<FLASH_LEN>;
 /// A fuzzed token.
-pub type FuzzCard = Card<Flash, ChaCha20Rng>;
+pub type FuzzCard = Card<TrackedFlash, ChaCha20Rng>;
 /// A token over any flash, with the targets' RNG.
 pub type AnyCard<F> = Card<F, ChaCha20Rng>;
 
@@ -80,6 +86,15 @@ pub fn open<const N: usize>(image: &RamFlash<N>, profile: &Profile) -> Box<AnyCa
     card.load(image.clone(), rng(17), profile)
         .expect("a token made by made_token opens");
     card
+}
+
+/// Opens a copy of `image` as [`open`] does; the flag tells whether the copy was written.
+pub fn open_tracked(image: &Flash, profile: &Profile) -> (Box<FuzzCard>, Rc<Cell<bool>>) {
+    let (flash, written) = TrackedFlash::new(image);
+    let mut card = Box::new(FuzzCard::new());
+    card.load(flash, rng(17), profile)
+        .expect("a token made by made_token opens");
+    (card, written)
 }
 
 /// One step of an APDU target's input.
