@@ -156,11 +156,16 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
                 None => None,
             };
         }
-        Ok(if new {
-            Opened::New
-        } else {
-            Opened::Existing(damage)
-        })
+        if new {
+            return Ok(Opened::New);
+        }
+        // Opening may have repaired the store (finished an erase or a migration, rewritten
+        // the security copies). On a damaged flash a repair can leave what the next opening
+        // refuses: refuse it now, so that a token that opened once opens again.
+        if self.store.inspect(FACTORY_KEY, Factory::LEN)? != Contents::Found {
+            return Err(OpenError::Corrupted);
+        }
+        Ok(Opened::Existing(damage))
     }
 
     /// Gives the flash back.

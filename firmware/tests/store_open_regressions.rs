@@ -1,8 +1,8 @@
 //! The flashes fuzzing found opening mishandled (`fuzz/regressions/store_open/`), replayed
 //! as ordinary tests so CI needs no fuzzer: a refused flash is refused again, and a flash
 //! that opened opens again and reads the same. (A refused flash may have been written to:
-//! sequential-storage repairs what looks like an interrupted migration before it meets the
-//! damage. The simulator opens a copy first, so a refused image file stays as it was:
+//! opening's writes, a repair or a garbage collection, may meet the damage only after they
+//! began. The simulator opens a copy first, so a refused image file stays as it was:
 //! `sim/tests/image.rs`.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
@@ -96,4 +96,6 @@ fn a_refused_flash_is_refused_again_and_untouched_unless_repaired() {
     replay("refused-flash-written-to", true);
     replay("refused-after-finishing-an-erase", true);
     replay("refused-after-repairing-a-migration", false);
+    replay("opens-once-after-a-repair-drops-a-record", false);
+    replay("refused-after-a-collection-meets-damage", false);
 }
