@@ -37,5 +37,4 @@ scripts/test-reader.sh
 step "benchmark smoke run (every bench path once; no timing is judged)"
 cargo test -p ukey-suite --benches
 step "fuzzing slice: 5,000 runs of every fuzz target from a fixed seed, then its corpus and regressions replayed"
-# store_open meets its open finding (fuzz/README.md) within seconds: replayed only until fixed.
-FUZZ_ARGS="-seed=1 -runs=5000" FUZZ_REPLAY_ONLY=store_open scripts/fuzz.sh all 30
+FUZZ_ARGS="-seed=1 -runs=5000" scripts/fuzz.sh all 30

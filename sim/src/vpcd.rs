@@ -201,6 +201,13 @@ fn serve<L: Link>(link: &mut L, stream: &TcpStream, control: &Control) -> Result
     }
 }
 
+/// Serves one connection whose vpcd end is `stream` until it closes: what the
+/// `vpcd_framing` fuzz target drives with arbitrary bytes.
+#[cfg(feature = "fuzzing")]
+pub fn serve_connection<L: Link>(link: &mut L, stream: &TcpStream) -> Result<()> {
+    serve(link, stream, &Control::new())
+}
+
 /// Carries out a power control code; gives whether the card is powered on since.
 fn power<L: Link>(link: &mut L, code: u8, powered: bool) -> Result<bool> {
     match code {
