@@ -6,25 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ukey_fuzz::{Step, steps};
-use ukey_sim::{Applet, CcidLink, CcidOptions, Link};
-
-/// Answers each command with itself and `90 00`, so long commands make long answers.
-#[derive(Default)]
-struct Echo {
-    answer: Vec<u8>,
-}
-
-impl Applet for Echo {
-    fn reset(&mut self) {}
-
-    fn process(&mut self, command: &[u8]) -> &[u8] {
-        self.answer.clear();
-        self.answer.extend_from_slice(command);
-        self.answer.extend_from_slice(&[0x90, 0x00]);
-        &self.answer
-    }
-}
+use ukey_fuzz::{Echo, Step, steps};
+use ukey_sim::{CcidLink, CcidOptions, Link};
 
 fuzz_target!(|input: &[u8]| {
     let mut link = CcidLink::start(Echo::default(), CcidOptions::default())

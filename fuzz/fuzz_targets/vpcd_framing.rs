@@ -11,24 +11,8 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use ukey_sim::{Applet, DirectLink, vpcd};
-
-/// Answers each command with itself and `90 00`.
-#[derive(Default)]
-struct Echo {
-    answer: Vec<u8>,
-}
-
-impl Applet for Echo {
-    fn reset(&mut self) {}
-
-    fn process(&mut self, command: &[u8]) -> &[u8] {
-        self.answer.clear();
-        self.answer.extend_from_slice(command);
-        self.answer.extend_from_slice(&[0x90, 0x00]);
-        &self.answer
-    }
-}
+use ukey_fuzz::Echo;
+use ukey_sim::{DirectLink, vpcd};
 
 /// A listener every run connects to, so runs do not use up ports.
 static LISTENER: LazyLock<TcpListener> =

@@ -97,6 +97,24 @@ pub fn open_tracked(image: &Flash, profile: &Profile) -> (Box<FuzzCard>, Rc<Cell
     (card, written)
 }
 
+/// The stand-in applet of the link targets: answers each command with itself and `90 00`,
+/// so long commands make long answers.
+#[derive(Default)]
+pub struct Echo {
+    answer: Vec<u8>,
+}
+
+impl ukey_sim::Applet for Echo {
+    fn reset(&mut self) {}
+
+    fn process(&mut self, command: &[u8]) -> &[u8] {
+        self.answer.clear();
+        self.answer.extend_from_slice(command);
+        self.answer.extend_from_slice(&[0x90, 0x00]);
+        &self.answer
+    }
+}
+
 /// One step of an APDU target's input.
 pub enum Step<'a> {
     /// A command APDU.
