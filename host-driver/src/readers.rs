@@ -18,6 +18,26 @@ pub enum Selector {
     Serial(u32),
 }
 
+impl Selector {
+    /// Which of `names` (readers' names) this selector picks: for a reader name, the reader
+    /// of exactly that name, else every reader whose name contains it (case does not
+    /// matter); for the others, every reader. The one rule `open`, `wait` and `doctor` share.
+    pub fn pick<'a, T>(&self, names: &'a [T], name: impl Fn(&T) -> &str) -> Vec<&'a T> {
+        let Selector::Reader(wanted) = self else {
+            return names.iter().collect();
+        };
+        let exact: Vec<_> = names.iter().filter(|n| name(n) == wanted).collect();
+        if !exact.is_empty() {
+            return exact;
+        }
+        let wanted = wanted.to_lowercase();
+        names
+            .iter()
+            .filter(|n| name(n).to_lowercase().contains(&wanted))
+            .collect()
+    }
+}
+
 /// One reader and what it holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -93,30 +113,20 @@ impl Token {
         if names.is_empty() {
             return Err(Error::NoReader);
         }
-        let candidates: Vec<_> = match selector {
-            Selector::Reader(wanted) => {
-                let wanted_lower = wanted.to_lowercase();
-                let exact: Vec<_> = names
-                    .iter()
-                    .filter(|n| n.to_string_lossy() == wanted.as_str())
-                    .collect();
-                let chosen: Vec<_> = if exact.is_empty() {
-                    names
-                        .iter()
-                        .filter(|n| n.to_string_lossy().to_lowercase().contains(&wanted_lower))
-                        .collect()
-                } else {
-                    exact
-                };
-                if chosen.is_empty() {
-                    return Err(Error::ReaderNotFound {
-                        reader: wanted.clone(),
-                    });
-                }
-                chosen
-            }
-            _ => names.iter().collect(),
-        };
+        let display: Vec<(String, &std::ffi::CString)> = names
+            .iter()
+            .map(|n| (n.to_string_lossy().into_owned(), n))
+            .collect();
+        let candidates: Vec<_> = selector
+            .pick(&display, |(name, _)| name)
+            .into_iter()
+            .map(|(_, n)| *n)
+            .collect();
+        if let (Selector::Reader(wanted), true) = (selector, candidates.is_empty()) {
+            return Err(Error::ReaderNotFound {
+                reader: wanted.clone(),
+            });
+        }
         if *selector == Selector::Any && candidates.len() > 1 {
             return only_token(&context, &candidates);
         }
@@ -182,4 +192,30 @@ fn open_piv(context: &pcsc::Context, name: &std::ffi::CStr) -> Result<Token> {
     let mut token = Token::with_transport(Box::new(PcscTransport::connect(context.clone(), name)?));
     token.application()?;
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAMES: [&str; 3] = [
+        "Virtual PCD 00 00",
+        "Virtual PCD 00 01",
+        "Yubico YubiKey OTP+FIDO+CCID 01 00",
+    ];
+
+    fn picked(selector: Selector) -> Vec<&'static str> {
+        selector.pick(&NAMES, |n| n).into_iter().copied().collect()
+    }
+
+    #[test]
+    fn a_reader_name_picks_the_exact_name_first_then_any_containing_it() {
+        let reader = |name: &str| Selector::Reader(name.to_string());
+        assert_eq!(picked(reader("Virtual PCD 00 00")), ["Virtual PCD 00 00"]);
+        assert_eq!(picked(reader("virtual pcd")), &NAMES[..2]);
+        assert_eq!(picked(reader("yubikey")), [NAMES[2]]);
+        assert!(picked(reader("Gemalto")).is_empty());
+        assert_eq!(picked(Selector::Any), NAMES);
+        assert_eq!(picked(Selector::Serial(7)), NAMES);
+    }
 }

@@ -75,23 +75,23 @@ fn find(selector: &Selector) -> Result<std::result::Result<ReaderInfo, Error>> {
     if all.is_empty() {
         return Ok(Err(Error::NoReader));
     }
-    let picked = |info: &ReaderInfo| match selector {
-        Selector::Any => info.token.is_some(),
-        Selector::Reader(wanted) => {
-            info.token.is_some() && info.name.to_lowercase().contains(&wanted.to_lowercase())
-        }
-        Selector::Serial(wanted) => info
-            .token
-            .as_ref()
-            .is_some_and(|token| token.serial == Some(*wanted)),
+    let picked = |info: &&ReaderInfo| match (selector, &info.token) {
+        (_, None) => false,
+        (Selector::Serial(wanted), Some(token)) => token.serial == Some(*wanted),
+        _ => true,
     };
-    Ok(all.into_iter().find(picked).ok_or_else(|| match selector {
-        Selector::Serial(serial) => Error::TokenNotFound { serial: *serial },
-        Selector::Reader(reader) => Error::NoCard {
-            reader: reader.clone(),
-        },
-        Selector::Any => Error::NoToken,
-    }))
+    let named = selector.pick(&all, |info| &info.name);
+    Ok(named
+        .into_iter()
+        .find(picked)
+        .cloned()
+        .ok_or_else(|| match selector {
+            Selector::Serial(serial) => Error::TokenNotFound { serial: *serial },
+            Selector::Reader(reader) => Error::NoCard {
+                reader: reader.clone(),
+            },
+            Selector::Any => Error::NoToken,
+        }))
 }
 
 /// Every reader's name and event count, as pcscd reports them.

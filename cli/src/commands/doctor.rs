@@ -128,7 +128,12 @@ fn diagnose(ctx: &Ctx, checks: &mut Vec<Check>) {
     let names: Vec<String> = list.iter().map(|r| r.name.clone()).collect();
     let list: Vec<ReaderInfo> = match &ctx.selector {
         Selector::Reader(wanted) => {
-            let named = named_readers(list, wanted);
+            let named: Vec<ReaderInfo> = ctx
+                .selector
+                .pick(&list, |r| &r.name)
+                .into_iter()
+                .cloned()
+                .collect();
             if named.is_empty() {
                 checks.push(check(
                     "reader",
@@ -220,18 +225,6 @@ fn diagnose(ctx: &Ctx, checks: &mut Vec<Check>) {
             Some("plug the token in again and run `ukey doctor` once more"),
         )),
     }
-}
-
-/// The readers `--reader` names: the one of exactly that name, else those whose name
-/// contains it (case does not matter), as the driver chooses.
-fn named_readers(list: Vec<ReaderInfo>, wanted: &str) -> Vec<ReaderInfo> {
-    if list.iter().any(|r| r.name == wanted) {
-        return list.into_iter().filter(|r| r.name == wanted).collect();
-    }
-    let wanted = wanted.to_lowercase();
-    list.into_iter()
-        .filter(|r| r.name.to_lowercase().contains(&wanted))
-        .collect()
 }
 
 fn token_checks(status: Status, checks: &mut Vec<Check>) {
