@@ -139,3 +139,43 @@ pub(crate) fn name_values(name: &Name, oid: ObjectIdentifier) -> Vec<String> {
         .filter_map(attribute_text)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Attribute values as people type them: Latin, digits, Chinese, inner spaces, and the
+    /// comma and plus sign RFC 4514 makes them escape.
+    fn value() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9\u{4e00}-\u{4e2f}]([A-Za-z0-9 ,+\u{4e00}-\u{4e2f}]{0,20}[A-Za-z0-9])?"
+    }
+
+    fn escaped(value: &str) -> String {
+        value.replace(',', "\\,").replace('+', "\\+")
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_read_or_refused_without_a_panic(text in "\\PC{0,60}") {
+            let _ = parse_name(&text);
+        }
+
+        #[test]
+        fn subjects_read_back_their_values_in_both_forms(
+            cn in value(),
+            o in value(),
+            country in "[A-Z]{2}",
+        ) {
+            let rfc4514 = format!("CN={},O={},C={country}", escaped(&cn), escaped(&o));
+            let openssl = format!("/C={country}/O={}/CN={}", escaped(&o), escaped(&cn));
+            let name = parse_name(&rfc4514).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(name_values(&name, const_oid::db::rfc4519::CN), vec![cn.clone()]);
+            prop_assert_eq!(name_values(&name, const_oid::db::rfc4519::O), vec![o.clone()]);
+            prop_assert_eq!(name_values(&name, const_oid::db::rfc4519::C), vec![country.clone()]);
+            let other = parse_name(&openssl).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(name, other);
+        }
+    }
+}
