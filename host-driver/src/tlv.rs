@@ -47,7 +47,35 @@ pub(crate) fn encode(tag: u32, value: &[u8]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// What a token answers is read or refused, never a panic; and what the host
+        /// writes (ykman's `88 { 89 key }` in 5FC109 among them) reads back as written.
+        #[test]
+        fn answers_parse_or_fail_and_written_values_read_back(
+            answer in proptest::collection::vec(any::<u8>(), 0..600),
+            elements in proptest::collection::vec(
+                (prop::sample::select(vec![0x53, 0x88, 0x89, 0x7F49, 0x5FC109]),
+                 proptest::collection::vec(any::<u8>(), 0..300)),
+                0..4,
+            ),
+        ) {
+            let _ = parse(&answer);
+            let mut written = Vec::new();
+            for (tag, value) in &elements {
+                write(&mut written, *tag, value);
+            }
+            let read = parse(&written).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let read: Vec<_> = read.iter().map(|tlv| (tlv.tag, tlv.value.to_vec())).collect();
+            prop_assert_eq!(read, elements);
+            let nested = encode(0x88, &encode(0x89, &answer));
+            let template = find(&nested, 0x88).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(find(template.unwrap_or_default(), 0x89).ok().flatten(), Some(&answer[..]));
+        }
+    }
 
     #[test]
     fn reads_multi_byte_tags_and_long_lengths() {
