@@ -9,7 +9,7 @@ use ukey_host::Selector;
 
 use crate::Ctx;
 use crate::commands::{
-    ca, cert, csr, doctor, info, key, list, mgm, pin, reset, sign, verify, wait,
+    bench, ca, cert, csr, doctor, info, key, list, mgm, pin, reset, sign, verify, wait,
 };
 
 /// Exit codes, as `ukey --help` lists them.
@@ -89,6 +89,8 @@ enum Command {
     Doctor(doctor::DoctorCmd),
     /// Wait until a ukey token is present (in --reader, or with --serial), then show it.
     Wait(wait::WaitCmd),
+    /// Measure a token: round trip, VERIFY and signatures per second, per slot.
+    Bench(bench::BenchCmd),
 }
 
 /// Runs `ukey` and returns its exit code.
@@ -125,6 +127,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Ca(cmd) => cmd.run(&ctx),
         Command::Doctor(cmd) => cmd.run(&ctx),
         Command::Wait(cmd) => cmd.run(&ctx),
+        Command::Bench(cmd) => cmd.run(&ctx),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

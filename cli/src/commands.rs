@@ -1,5 +1,6 @@
 //! The subcommands, one file each; each is a `XxxCmd` with `run`.
 
+pub(crate) mod bench;
 pub(crate) mod ca;
 pub(crate) mod cert;
 pub(crate) mod csr;
