@@ -448,11 +448,13 @@ pub enum DataObject {
     KeyHistory,
     /// Vendor object: the holder's label.
     Label,
+    /// Vendor object: ykman's admin data.
+    AdminData,
 }
 
 impl DataObject {
-    /// Every stored object.
-    pub const ALL: [DataObject; 9] = [
+    /// Every stored object; its order gives the store keys, so a new object goes at the end.
+    pub const ALL: [DataObject; 10] = [
         Self::Chuid,
         Self::Ccc,
         Self::CertAuthentication,
@@ -462,6 +464,7 @@ impl DataObject {
         Self::PrintedInformation,
         Self::KeyHistory,
         Self::Label,
+        Self::AdminData,
     ];
 
     /// The object's tag as GET/PUT DATA name it in `5C`.
@@ -476,6 +479,7 @@ impl DataObject {
             Self::PrintedInformation => ObjectId::PRINTED,
             Self::KeyHistory => ObjectId::KEY_HISTORY,
             Self::Label => ObjectId::LABEL,
+            Self::AdminData => ObjectId::ADMIN_DATA,
         }
     }
 

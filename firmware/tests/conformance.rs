@@ -731,6 +731,38 @@ fn data_objects_and_vendor_objects() {
 }
 
 #[test]
+fn ykman_admin_data_and_the_pin_protected_printed_information() {
+    let mut c = token();
+    // 5FFF00: ykman's admin data, an ordinary object (card edge v2, Objects).
+    assert_eq!(get_data(&mut c, &h("5FFF00")).0, 0x6A82);
+    let admin = h("80 03 81 01 02");
+    assert_eq!(put_data(&mut c, &h("5FFF00"), &admin), 0x6982);
+    // 5FC109 is written with the management key, read only after the PIN.
+    let protected = h("88 1A 89 18 0102030405060708 0102030405060708 0102030405060708");
+    assert_eq!(put_data(&mut c, &h("5FC109"), &protected), 0x6982);
+    authenticate_default(&mut c);
+    assert_eq!(put_data(&mut c, &h("5FFF00"), &admin), 0x9000);
+    assert_eq!(put_data(&mut c, &h("5FC109"), &protected), 0x9000);
+    c.reset();
+    select(&mut c);
+    let mut wrapped = h("53 05");
+    wrapped.extend(&admin);
+    assert_eq!(get_data(&mut c, &h("5FFF00")), (0x9000, wrapped));
+    assert_eq!(get_data(&mut c, &h("5FC109")).0, 0x6982);
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    let mut wrapped = h("53 1C");
+    wrapped.extend(&protected);
+    assert_eq!(get_data(&mut c, &h("5FC109")), (0x9000, wrapped));
+    // A re-SELECT forgets the PIN, and with it the right to read printed information.
+    select(&mut c);
+    assert_eq!(get_data(&mut c, &h("5FC109")).0, 0x6982);
+    // An empty value deletes the admin data.
+    authenticate_default(&mut c);
+    assert_eq!(put_data(&mut c, &h("5FFF00"), &[]), 0x9000);
+    assert_eq!(get_data(&mut c, &h("5FFF00")).0, 0x6A82);
+}
+
+#[test]
 fn set_pin_retries_needs_both_and_restores_defaults() {
     let mut c = token();
     expect(&mut c, &h("00 FA 05 06"), 0x6982);
