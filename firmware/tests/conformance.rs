@@ -808,8 +808,8 @@ fn move_key_and_delete_key_as_a_yubikey_5_7() {
     // An empty source; a destination that holds a key; the same slot; no slot at all.
     expect(&mut c, &h("00 F6 9D 9E"), 0x6A88);
     expect(&mut c, &h("00 F6 FF 9E"), 0x6A88);
-    expect(&mut c, &h("00 F6 9C 9A"), 0x6A86);
-    expect(&mut c, &h("00 F6 9A 9A"), 0x6A86);
+    expect(&mut c, &h("00 F6 9C 9A"), 0x6A80);
+    expect(&mut c, &h("00 F6 9A 9A"), 0x6A80);
     expect(&mut c, &h("00 F6 9B 9A"), 0x6A86);
     expect(&mut c, &h("00 F6 9D 9B"), 0x6A86);
     expect(&mut c, &h("00 F6 9D F9"), 0x6A86);

@@ -75,7 +75,7 @@ impl Tx<'_> {
         match r.sw {
             StatusWord::Success => Ok(()),
             StatusWord::ReferenceNotFound => Err(Error::input(format!("slot {from} holds no key"))),
-            StatusWord::IncorrectP1P2 => {
+            StatusWord::IncorrectData => {
                 Err(Error::input(format!("slot {to} already holds a key")))
             }
             sw => Err(Error::from_status("MOVE KEY", sw)),

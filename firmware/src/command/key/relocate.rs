@@ -1,8 +1,9 @@
 //! MOVE KEY and DELETE KEY (`F6`, the YubiKey 5.7 extension the card edge v2 adopts).
 //!
 //! As a YubiKey 5.7 (and as ykman reads the answers): the management key is needed; the
-//! key moves with its PIN policy and origin; a destination that holds a key is refused
-//! with `6A 86` (ykman: "DEST slot is not empty"), an empty source with `6A 88`; the slots'
+//! key moves with its PIN policy and origin; a destination that holds a key (or is the
+//! source) is refused with `6A 80` (ykman: "DEST slot is not empty"), an empty source with
+//! `6A 88`, a reference that is no key slot with `6A 86`; the slots'
 //! certificate objects stay where they are. A power cut leaves the key in its old slot or
 //! in its new one, never in both (see [`Context::move_key`]).
 
@@ -25,7 +26,7 @@ pub fn move_key<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
         return Err(StatusWord::ReferenceNotFound);
     }
     if from == to || ctx.key(to).is_some() {
-        return Err(StatusWord::IncorrectP1P2);
+        return Err(StatusWord::IncorrectData);
     }
     ctx.move_key(from, to)
 }
