@@ -37,7 +37,13 @@ pub enum Instruction {
     SetPinRetries,
     /// `FB`: RESET (YubiKey extension).
     Reset,
+    /// `F6`: MOVE KEY, or DELETE KEY when P1 is [`DELETE_KEY_TARGET`] (YubiKey 5.7
+    /// extension; card edge v2).
+    MoveKey,
 }
+
+/// The P1 of MOVE KEY that deletes the key named in P2 instead of moving it.
+pub const DELETE_KEY_TARGET: u8 = 0xFF;
 
 impl Instruction {
     /// The INS byte.
@@ -58,6 +64,7 @@ impl Instruction {
             Self::SetManagementKey => 0xFF,
             Self::SetPinRetries => 0xFA,
             Self::Reset => 0xFB,
+            Self::MoveKey => 0xF6,
         }
     }
 
@@ -79,6 +86,7 @@ impl Instruction {
             0xFF => Some(Self::SetManagementKey),
             0xFA => Some(Self::SetPinRetries),
             0xFB => Some(Self::Reset),
+            0xF6 => Some(Self::MoveKey),
             _ => None,
         }
     }

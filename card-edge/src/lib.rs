@@ -28,7 +28,7 @@ pub mod tlv;
 
 pub use algorithm::{Algorithm, LEGACY_TRIPLE_DES_ID, ManagementKeyAlgorithm};
 pub use application::{PIV_AID, PIV_RID_LEN};
-pub use instruction::{CLA_CHAINING, Instruction};
+pub use instruction::{CLA_CHAINING, DELETE_KEY_TARGET, Instruction};
 pub use names::UnknownName;
 pub use object::ObjectId;
 pub use policy::{KeyOrigin, POLICY_DEFAULT, PinPolicy, TouchPolicy};

@@ -24,6 +24,9 @@ impl ObjectId {
     pub const DISCOVERY: ObjectId = ObjectId(0x7E);
     /// Key history.
     pub const KEY_HISTORY: ObjectId = ObjectId(0x5FC10C);
+    /// Vendor object: ykman's admin data (whether the management key is kept under the PIN,
+    /// and its salt), an ordinary object written with the management key (card edge v2).
+    pub const ADMIN_DATA: ObjectId = ObjectId(0x5FFF00);
     /// Vendor object: device information, read-only.
     pub const DEVICE_INFO: ObjectId = ObjectId(0x5FFF01);
     /// Vendor object: the holder's label, UTF-8, at most 32 bytes.

@@ -83,6 +83,7 @@ fn values_are_the_documents_numbers() {
         (Instruction::SetManagementKey, 0xFF),
         (Instruction::SetPinRetries, 0xFA),
         (Instruction::Reset, 0xFB),
+        (Instruction::MoveKey, 0xF6),
     ];
     for (instruction, byte) in instructions {
         assert_eq!(instruction.byte(), byte, "{instruction:?}");

@@ -14,8 +14,8 @@ mod select;
 use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 use rand_core::CryptoRng;
 use ukey_card_edge::{
-    Instruction, LEGACY_TRIPLE_DES_ID, MANAGEMENT_KEY_REFERENCE, ManagementKeyAlgorithm,
-    PIN_REFERENCE, PUK_REFERENCE, Slot, StatusWord,
+    DELETE_KEY_TARGET, Instruction, LEGACY_TRIPLE_DES_ID, MANAGEMENT_KEY_REFERENCE,
+    ManagementKeyAlgorithm, PIN_REFERENCE, PUK_REFERENCE, Slot, StatusWord,
 };
 
 use crate::apdu::{CommandApdu, Reply};
@@ -73,6 +73,10 @@ pub enum Command<'a> {
     SetPinRetries { pin_tries: u8, puk_tries: u8 },
     /// RESET (`FB 00 00`).
     Reset,
+    /// MOVE KEY (`F6 to from`).
+    MoveKey { from: Slot, to: Slot },
+    /// DELETE KEY (`F6 FF slot`).
+    DeleteKey { slot: Slot },
 }
 
 impl<'a> Command<'a> {
@@ -145,6 +149,7 @@ impl<'a> Command<'a> {
                 puk_tries: apdu.p2,
             },
             Instruction::Reset => Self::without_parameters(p1p2, Self::Reset)?,
+            Instruction::MoveKey => Self::parse_move_key(apdu.p1, apdu.p2)?,
             // Answered by the APDU layer, except as part of a chain.
             Instruction::GetResponse => return Err(StatusWord::InsNotSupported),
         };
@@ -156,6 +161,15 @@ impl<'a> Command<'a> {
             (0, 0) => Ok(cmd),
             _ => Err(StatusWord::IncorrectP1P2),
         }
+    }
+
+    fn parse_move_key(to: u8, from: u8) -> Result<Self, StatusWord> {
+        let from = Slot::from_reference(from).ok_or(StatusWord::IncorrectP1P2)?;
+        if to == DELETE_KEY_TARGET {
+            return Ok(Self::DeleteKey { slot: from });
+        }
+        let to = Slot::from_reference(to).ok_or(StatusWord::IncorrectP1P2)?;
+        Ok(Self::MoveKey { from, to })
     }
 
     fn parse_general_authenticate(p1: u8, p2: u8, data: &'a [u8]) -> Result<Self, StatusWord> {
@@ -210,5 +224,7 @@ pub fn run<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
             puk_tries,
         } => management::set_pin_retries(ctx, pin_tries, puk_tries),
         Command::Reset => management::reset(ctx),
+        Command::MoveKey { from, to } => key::relocate::move_key(ctx, from, to),
+        Command::DeleteKey { slot } => key::relocate::delete_key(ctx, slot),
     }
 }

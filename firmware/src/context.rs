@@ -12,8 +12,8 @@ use crate::card::{OpenError, Opened};
 use crate::crypto::pin::SALT_LEN;
 use crate::profile::Profile;
 use crate::state::{
-    DataObject, FACTORY_KEY, Factory, MAX_OBJECT, SECURITY_COPIES, SECURITY_KEY, Security, SlotKey,
-    Volatile,
+    DataObject, FACTORY_KEY, Factory, MAX_OBJECT, MOVE_KEY, SECURITY_COPIES, SECURITY_KEY,
+    Security, SlotKey, Volatile,
 };
 use crate::store::{Contents, Store, StoreError};
 
@@ -156,12 +156,23 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
                 None => None,
             };
         }
+        if let Some(record) = self.store.fetch(MOVE_KEY)? {
+            let (from, to) = match record {
+                [from, to] => (Slot::from_reference(*from), Slot::from_reference(*to)),
+                _ => return Err(OpenError::Corrupted),
+            };
+            match (from, to) {
+                (Some(from), Some(to)) => self.finish_move(from, to)?,
+                _ => return Err(OpenError::Corrupted),
+            }
+        }
         if new {
             return Ok(Opened::New);
         }
         // Opening may have repaired the store (finished an erase or a migration, rewritten
-        // the security copies). On a damaged flash a repair can leave what the next opening
-        // refuses: refuse it now, so that a token that opened once opens again.
+        // the security copies, finished a move). On a damaged flash a repair can leave what
+        // the next opening refuses: refuse it now, so that a token that opened once opens
+        // again.
         if self.store.inspect(FACTORY_KEY, Factory::LEN)? != Contents::Found {
             return Err(OpenError::Corrupted);
         }
@@ -217,6 +228,34 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Context<F, R> {
         self.store
             .store(SlotKey::store_key(slot), key.encode().as_ref())?;
         self.keys[slot.index()] = Some(key);
+        Ok(())
+    }
+
+    /// MOVE KEY: the key in `from` goes to `to`. One write names the move; the key is then
+    /// stored under `to` and removed from `from`, and the mark removed. A power cut after
+    /// the mark is written is finished at the next open, so the key is found in one slot.
+    pub fn move_key(&mut self, from: Slot, to: Slot) -> Result<(), StatusWord> {
+        self.store
+            .store(MOVE_KEY, &[from.reference(), to.reference()])?;
+        Ok(self.finish_move(from, to)?)
+    }
+
+    /// Copies the key in `from` (if still there) to `to`, empties `from`, and removes the
+    /// mark of the move.
+    fn finish_move(&mut self, from: Slot, to: Slot) -> Result<(), StoreError> {
+        if let Some(key) = &self.keys[from.index()] {
+            self.store
+                .store(SlotKey::store_key(to), key.encode().as_ref())?;
+            self.store.remove(SlotKey::store_key(from))?;
+            self.keys[to.index()] = self.keys[from.index()].take();
+        }
+        self.store.remove(MOVE_KEY)
+    }
+
+    /// DELETE KEY: the key in `slot` is gone, in one removal.
+    pub fn delete_key(&mut self, slot: Slot) -> Result<(), StatusWord> {
+        self.store.remove(SlotKey::store_key(slot))?;
+        self.keys[slot.index()] = None;
         Ok(())
     }
 

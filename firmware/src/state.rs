@@ -10,6 +10,7 @@
 //!   copy falls back to its twin rather than to an older PIN; tokens made before that keep
 //!   one version-1 record under [`SECURITY_KEY`] (`0x0002`) until their first change.
 //! - [`SlotKey`] (`0x0100 + slot index`, see [`SlotKey::store_key`]): one per key slot.
+//! - a MOVE KEY under way ([`MOVE_KEY`], `0x0005`): `from to`, the two slots' references.
 //! - data objects (`0x0200 + index`, see [`DataObject`]): raw object bytes.
 
 use heapless::Vec;
@@ -30,6 +31,11 @@ pub const FACTORY_KEY: u16 = 0x0001;
 pub const SECURITY_KEY: u16 = 0x0002;
 /// Store keys of the two copies of the security record, written in this order.
 pub const SECURITY_COPIES: [u16; 2] = [0x0003, 0x0004];
+
+/// Store key of the record naming a MOVE KEY under way, `from to`: written before the key
+/// is copied and removed once the source slot is empty, so an open that finds it finishes
+/// the move, and a cut never leaves the key in both slots.
+pub const MOVE_KEY: u16 = 0x0005;
 
 /// A record that did not decode: the flash holds something this firmware did not write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -448,11 +454,13 @@ pub enum DataObject {
     KeyHistory,
     /// Vendor object: the holder's label.
     Label,
+    /// Vendor object: ykman's admin data.
+    AdminData,
 }
 
 impl DataObject {
-    /// Every stored object.
-    pub const ALL: [DataObject; 9] = [
+    /// Every stored object; its order gives the store keys, so a new object goes at the end.
+    pub const ALL: [DataObject; 10] = [
         Self::Chuid,
         Self::Ccc,
         Self::CertAuthentication,
@@ -462,6 +470,7 @@ impl DataObject {
         Self::PrintedInformation,
         Self::KeyHistory,
         Self::Label,
+        Self::AdminData,
     ];
 
     /// The object's tag as GET/PUT DATA name it in `5C`.
@@ -476,6 +485,7 @@ impl DataObject {
             Self::PrintedInformation => ObjectId::PRINTED,
             Self::KeyHistory => ObjectId::KEY_HISTORY,
             Self::Label => ObjectId::LABEL,
+            Self::AdminData => ObjectId::ADMIN_DATA,
         }
     }
 

@@ -70,7 +70,7 @@ fn unknown_instructions_classes_and_lengths() {
     expect(&mut c, &h("00 FD 00"), 0x6700);
     expect(&mut c, &h("00 20 00 80 09 3132333435363738"), 0x6700);
     expect(&mut c, &h("00 FD 01 00"), 0x6A86);
-    assert_eq!(expect(&mut c, &h("00 FD 00 00"), 0x9000), [5, 4, 0]);
+    assert_eq!(expect(&mut c, &h("00 FD 00 00"), 0x9000), [5, 7, 0]);
     let serial = expect(&mut c, &h("00 F8 00 00"), 0x9000);
     if on_reader() {
         assert_eq!(serial.len(), 4, "GET SERIAL: 4 bytes");
@@ -728,6 +728,125 @@ fn data_objects_and_vendor_objects() {
         expect(&mut c, &h("00 F7 00 80"), 0x9000),
         h("01 01 FF 05 01 01 06 02 0A 0A")
     );
+}
+
+#[test]
+fn ykman_admin_data_and_the_pin_protected_printed_information() {
+    let mut c = token();
+    // 5FFF00: ykman's admin data, an ordinary object (card edge v2, Objects).
+    assert_eq!(get_data(&mut c, &h("5FFF00")).0, 0x6A82);
+    let admin = h("80 03 81 01 02");
+    assert_eq!(put_data(&mut c, &h("5FFF00"), &admin), 0x6982);
+    // 5FC109 is written with the management key, read only after the PIN.
+    let protected = h("88 1A 89 18 0102030405060708 0102030405060708 0102030405060708");
+    assert_eq!(put_data(&mut c, &h("5FC109"), &protected), 0x6982);
+    authenticate_default(&mut c);
+    assert_eq!(put_data(&mut c, &h("5FFF00"), &admin), 0x9000);
+    assert_eq!(put_data(&mut c, &h("5FC109"), &protected), 0x9000);
+    c.reset();
+    select(&mut c);
+    let mut wrapped = h("53 05");
+    wrapped.extend(&admin);
+    assert_eq!(get_data(&mut c, &h("5FFF00")), (0x9000, wrapped));
+    assert_eq!(get_data(&mut c, &h("5FC109")).0, 0x6982);
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    let mut wrapped = h("53 1C");
+    wrapped.extend(&protected);
+    assert_eq!(get_data(&mut c, &h("5FC109")), (0x9000, wrapped));
+    // A re-SELECT forgets the PIN, and with it the right to read printed information.
+    select(&mut c);
+    assert_eq!(get_data(&mut c, &h("5FC109")).0, 0x6982);
+    // An empty value deletes the admin data.
+    authenticate_default(&mut c);
+    assert_eq!(put_data(&mut c, &h("5FFF00"), &[]), 0x9000);
+    assert_eq!(get_data(&mut c, &h("5FFF00")).0, 0x6A82);
+}
+
+/// The shapes of Yubico's "Get metadata" (tags per reference: PIN and PUK 01 05 06,
+/// management key 01 02 05, slot keys 01 02 03 04); no attestation key yet, so F9 as empty.
+#[test]
+fn metadata_has_a_yubikeys_shapes() {
+    let mut c = token();
+    assert_eq!(
+        expect(&mut c, &h("00 F7 00 80"), 0x9000),
+        h("01 01 FF 05 01 01 06 02 03 03")
+    );
+    assert_eq!(
+        expect(&mut c, &h("00 F7 00 81"), 0x9000),
+        h("01 01 FF 05 01 01 06 02 03 03")
+    );
+    assert_eq!(
+        expect(&mut c, &h("00 F7 00 9B"), 0x9000),
+        h("01 01 03 02 02 00 01 05 01 01")
+    );
+    expect(&mut c, &h("00 F7 00 F9"), 0x6A88);
+    expect(&mut c, &h("00 F7 01 80"), 0x6A86);
+    assert_eq!(verify(&mut c, b"654321"), 0x63C2);
+    assert_eq!(
+        expect(&mut c, &h("00 F7 00 80"), 0x9000),
+        h("01 01 FF 05 01 01 06 02 03 02")
+    );
+    authenticate_default(&mut c);
+    let public = generate(&mut c, 0x9E, P256);
+    let mut slot = h("01 01 11 02 02 01 01 03 01 01 04 43 86 41");
+    slot.extend(&public);
+    assert_eq!(expect(&mut c, &h("00 F7 00 9E"), 0x9000), slot);
+}
+
+#[test]
+fn move_key_and_delete_key_as_a_yubikey_5_7() {
+    let mut c = token();
+    // Management key first, before anything else is looked at.
+    expect(&mut c, &h("00 F6 9D 9A"), 0x6982);
+    expect(&mut c, &h("00 F6 FF 9A"), 0x6982);
+    authenticate_default(&mut c);
+    let public = generate(&mut c, 0x9A, P256);
+    generate(&mut c, 0x9C, SM2);
+    let policy_always = expect(&mut c, &h("00 F7 00 9C"), 0x9000);
+    let cert = h("70 03 010203 71 01 00 FE 00");
+    assert_eq!(put_data(&mut c, &h("5FC105"), &cert), 0x9000);
+    // An empty source; a destination that holds a key; the same slot; no slot at all.
+    expect(&mut c, &h("00 F6 9D 9E"), 0x6A88);
+    expect(&mut c, &h("00 F6 FF 9E"), 0x6A88);
+    expect(&mut c, &h("00 F6 9C 9A"), 0x6A80);
+    expect(&mut c, &h("00 F6 9A 9A"), 0x6A80);
+    expect(&mut c, &h("00 F6 9B 9A"), 0x6A86);
+    expect(&mut c, &h("00 F6 9D 9B"), 0x6A86);
+    expect(&mut c, &h("00 F6 9D F9"), 0x6A86);
+    // The key moves with its policy and origin; its certificate stays behind.
+    let before = expect(&mut c, &h("00 F7 00 9A"), 0x9000);
+    expect(&mut c, &h("00 F6 9D 9A"), 0x9000);
+    expect(&mut c, &h("00 F7 00 9A"), 0x6A88);
+    assert_eq!(expect(&mut c, &h("00 F7 00 9D"), 0x9000), before);
+    assert!(before.ends_with(&public), "the public key moved");
+    assert_eq!(get_data(&mut c, &h("5FC105")).0, 0x9000);
+    assert_eq!(get_data(&mut c, &h("5FC10B")).0, 0x6A82);
+    let digest = sha256(b"moved");
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    let (sw, signature) = sign(&mut c, 0x9D, P256, &digest);
+    assert_eq!(sw, 0x9000);
+    assert!(verifies(P256, &public, b"moved", &signature));
+    assert_eq!(sign(&mut c, 0x9A, P256, &digest).0, 0x6A88);
+    // It survives a replug where it went; the old slot can take a new key.
+    c.reset();
+    select(&mut c);
+    assert_eq!(expect(&mut c, &h("00 F7 00 9D"), 0x9000), before);
+    authenticate_default(&mut c);
+    generate(&mut c, 0x9A, SM2);
+    // DELETE KEY: the slot is empty, the certificate object stays.
+    expect(&mut c, &h("00 F6 FF 9C"), 0x9000);
+    expect(&mut c, &h("00 F7 00 9C"), 0x6A88);
+    assert_eq!(sign(&mut c, 0x9C, SM2, &digest).0, 0x6A88);
+    expect(&mut c, &h("00 F6 FF 9C"), 0x6A88);
+    // A key moved into 9C keeps the policy it had (once), not 9C's default (always).
+    expect(&mut c, &h("00 F6 9C 9A"), 0x9000);
+    let mut moved = expect(&mut c, &h("00 F7 00 9C"), 0x9000);
+    moved.truncate(7);
+    assert_eq!(moved, h("01 01 54 02 02 02 01"));
+    assert_ne!(policy_always[..7], moved[..]);
+    c.reset();
+    select(&mut c);
+    assert_eq!(get_data(&mut c, &h("5FC105")).1[2..], cert[..]);
 }
 
 #[test]

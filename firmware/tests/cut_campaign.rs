@@ -171,6 +171,24 @@ fn commands() -> Vec<Command> {
             wrong: Some(op!(|c| verify_op(c, b"000000"))),
         },
         Command {
+            name: "MOVE KEY",
+            prepare: nothing_more,
+            op: op!(|c| {
+                expect_auth(c);
+                send_any(c, &h("00 F6 9D 9A"));
+            }),
+            wrong: None,
+        },
+        Command {
+            name: "DELETE KEY",
+            prepare: nothing_more,
+            op: op!(|c| {
+                expect_auth(c);
+                send_any(c, &h("00 F6 FF 9C"));
+            }),
+            wrong: None,
+        },
+        Command {
             name: "RESET",
             prepare: block_pin_and_puk,
             op: op!(|c| send_any(c, &h("00 FB 00 00"))),
@@ -428,7 +446,7 @@ fn every_command_here() {
     // A delete only marks records erased: it never needs room, so never collects garbage.
     assert_eq!(
         without_gc,
-        ["PUT DATA delete"],
+        ["PUT DATA delete", "DELETE KEY"],
         "no page filling made these collect garbage"
     );
 }

@@ -50,13 +50,16 @@ fn every_cut_here(
     );
     assert!(total >= 1, "{name}: the command must write");
     eprintln!("{name}: {total} flash operations, each cut in turn");
+    // A cut half-way through an operation, and one just before it (nothing of it written).
     for at in 0..total {
-        let (image, _) = run(&before, Some(Cut { at, kept: None }), op);
-        let seen = observe(&image);
-        assert!(
-            states.contains(&seen),
-            "{name}: cut at flash operation {at} of {total} left a state that is none of {names:?}: {seen:02X?}"
-        );
+        for kept in [None, Some(0)] {
+            let (image, _) = run(&before, Some(Cut { at, kept }), op);
+            let seen = observe(&image);
+            assert!(
+                states.contains(&seen),
+                "{name}: cut at flash operation {at} of {total} (kept {kept:?}) left a state that is none of {names:?}: {seen:02X?}"
+            );
+        }
     }
 }
 
@@ -68,6 +71,32 @@ fn generate_replacing_a_key() {
         op!(|c| {
             expect_auth(c);
             send_any(c, &apdu(0, 0x47, 0, 0x9A, &h("AC03800154")));
+        }),
+        None,
+    );
+}
+
+#[test]
+fn move_key_into_an_empty_slot() {
+    every_cut(
+        "MOVE KEY",
+        with_keys_and_certificate,
+        op!(|c| {
+            expect_auth(c);
+            send_any(c, &h("00 F6 9D 9A"));
+        }),
+        None,
+    );
+}
+
+#[test]
+fn delete_key() {
+    every_cut(
+        "DELETE KEY",
+        with_keys_and_certificate,
+        op!(|c| {
+            expect_auth(c);
+            send_any(c, &h("00 F6 FF 9C"));
         }),
         None,
     );

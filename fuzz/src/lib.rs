@@ -226,6 +226,7 @@ pub fn readable_state<F: NorFlash + MultiwriteNorFlash>(card: &mut AnyCard<F>) -
         ObjectId::DISCOVERY,
         ObjectId::KEY_HISTORY,
         ObjectId::LABEL,
+        ObjectId::ADMIN_DATA,
     ] {
         let tag = ukey_card_edge::tlv::tag_bytes(object.0);
         let mut command = vec![0x00, 0xCB, 0x3F, 0xFF, tag.len() as u8 + 2, 0x5C];

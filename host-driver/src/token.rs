@@ -10,6 +10,7 @@ mod keys;
 mod objects;
 mod pin;
 mod protected;
+mod relocate;
 mod signer;
 mod status;
 #[cfg(test)]

@@ -14,6 +14,8 @@ use crate::crypto::ecc::{self, KeyAlgorithm, MAX_AGREEMENT_LEN, MAX_SIGNATURE_LE
 use crate::state::{SlotKey, TOUCH_NEVER};
 use zeroize::Zeroizing;
 
+pub(super) mod relocate;
+
 /// GENERATE: a fresh key pair in `slot`, replacing any key there; answers the public point.
 pub fn generate<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     ctx: &mut Context<F, R>,

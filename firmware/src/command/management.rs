@@ -10,9 +10,10 @@ use crate::context::Context;
 use crate::crypto::pin;
 use crate::state::{PinState, Volatile};
 
-/// The version GET VERSION answers. Its major number is 5 so that yubico-piv-tool asks for
-/// the serial and the metadata; it is the card edge's version, not the firmware's.
-const CARD_EDGE_VERSION: [u8; 3] = [5, 4, 0];
+/// The version GET VERSION answers: the YubiKey firmware whose PIV the card edge follows,
+/// not the firmware's own. From 5 yubico-piv-tool asks for the serial and the metadata;
+/// from 5.7 ykman offers MOVE KEY and DELETE KEY (card edge v2).
+const CARD_EDGE_VERSION: [u8; 3] = [5, 7, 0];
 
 /// GET VERSION.
 pub fn version(reply: &mut Reply<'_>) -> Result<(), StatusWord> {
