@@ -8,8 +8,8 @@ use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 use rand_core::CryptoRng;
 use ukey_card_edge::{Slot, StatusWord};
 
-use crate::card::{OpenError, Opened};
 use crate::crypto::pin::SALT_LEN;
+use crate::opened::{OpenError, Opened};
 use crate::profile::Profile;
 use crate::state::{
     DataObject, FACTORY_KEY, Factory, MAX_OBJECT, MOVE_KEY, SECURITY_COPIES, SECURITY_KEY,

@@ -20,12 +20,14 @@ mod command;
 mod context;
 pub mod crypto;
 pub mod flash;
+mod opened;
 mod profile;
 mod state;
 mod store;
 
 pub use apdu::{MAX_COMMAND_DATA, MAX_RESPONSE_DATA};
-pub use card::{Card, Damage, OpenError, Opened, ProvisionError, SecurityRecord};
+pub use card::{Card, ProvisionError};
+pub use opened::{Damage, OpenError, Opened, SecurityRecord};
 pub use profile::{ManagementKey, ManagementKeyAlgorithm, Profile, ProfileError};
 pub use state::MAX_OBJECT;
 

@@ -11,7 +11,7 @@ use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 use rand_core::CryptoRng;
 
 use super::Context;
-use crate::card::{Damage, OpenError, SecurityRecord};
+use crate::opened::{Damage, OpenError, SecurityRecord};
 use crate::state::{SECURITY_COPIES, SECURITY_KEY, Security};
 use crate::store::{Seen, StoreError};
 
