@@ -34,7 +34,7 @@ impl std::error::Error for OpenError {}
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Opened {
     /// A blank flash, made into a new token from the profile just now: the moment for
-    /// personalisation ([`Card::import_key`], [`Card::put_object`]).
+    /// personalisation ([`crate::Card::import_key`], [`crate::Card::put_object`]).
     New,
     /// A token made before, with its own factory settings and contents, and what was found
     /// damaged in it ([`Damage::NONE`] on a sound flash).
