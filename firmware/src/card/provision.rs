@@ -81,8 +81,8 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Card<F, R> {
             POLICY_DEFAULT => slot.default_pin_policy(),
             id => PinPolicy::from_id(id).ok_or(ProvisionError::PinPolicy)?,
         };
-        key::store_imported(ctx, slot, algorithm, secret, pin_policy).map_err(|status| match status
-        {
+        let stored = key::store_imported(ctx, slot, algorithm, secret, pin_policy);
+        stored.map_err(|status| match status {
             StatusWord::IncorrectData => ProvisionError::Key,
             other => other.into(),
         })
