@@ -1,14 +1,14 @@
 //! yubico-piv-tool 2.2.0 against the token through pcscd, on every link (or on a real
 //! reader's token): status, key generation, a certificate for the key, import and test
 //! signature; PIN, PUK and management key changes and retry counts; the PIN and PUK
-//! blocked, then the reset.
+//! blocked, then the reset; a key made by OpenSSL imported, then used.
 
 use std::fs;
 use std::process::Command;
 
 use ukey_suite::interop::{
-    Failure, InStep, Session, certify, metadata, pem_body, public_key_der, self_signed_certificate,
-    targets,
+    Failure, InStep, Session, certify, dgst_verify, metadata, pem_body, public_key_der,
+    self_signed_certificate, targets,
 };
 
 const CLIENT: &str = "yubico-piv-tool";
@@ -347,6 +347,61 @@ fn test_decipher_on_a_p256_key_in_9d_agrees_with_the_tool() -> Result<(), Failur
         ran.expect_output("Successfully performed ECDH exchange with card.")?;
         let agreed = ran.answer_to(&[0x00, 0x87, 0x11, 0x9D])?;
         ran.ensure(agreed.sw == 0x9000, "the token did not agree a key")?;
+    }
+    Ok(())
+}
+
+/// `import-key` of a P-256 key made by `openssl ecparam -genkey` (card edge v2, IMPORT
+/// ASYMMETRIC KEY): the card reports it imported, and a signature it makes (through `ukey
+/// sign`, as yubico-piv-tool 2.2.0 has no plain signing action) verifies with OpenSSL
+/// against the public key of the file.
+#[test]
+fn import_key_of_an_openssl_p256_key_then_the_token_signs_for_it() -> Result<(), Failure> {
+    for target in targets() {
+        let session = Session::start(CLIENT, &target)?;
+        let (key, public) = (session.path("made.pem"), session.path("made.pub.pem"));
+        let mut make = Command::new("openssl");
+        make.args(["ecparam", "-name", "prime256v1", "-genkey", "-out"])
+            .arg(&key);
+        session.run("openssl ecparam -genkey (P-256)", make)?;
+        let mut derive = Command::new("openssl");
+        derive
+            .args(["pkey", "-pubout", "-in"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&public);
+        session.run("openssl pkey -pubout", derive)?;
+
+        let mut import = yubico(&session, &["-a", "import-key", "-s", "9a", "-i"]);
+        import.arg(&key);
+        let ran = session.run("yubico-piv-tool -a import-key -s 9a", import)?;
+        ran.expect_output("Successfully imported a new private key.")?;
+        let imported = ran.answer_to(&[0x00, 0xFE, 0x11, 0x9A])?;
+        ran.ensure(imported.sw == 0x9000, "the token did not import the key")?;
+
+        let ran = metadata(&session, 0x9A)?;
+        let answer = ran.answer_to(&[0x00, 0xF7, 0x00, 0x9A])?;
+        ran.ensure(
+            answer.sw == 0x9000 && answer.data.get(7..10) == Some(&[0x03, 0x01, 0x02][..]),
+            format!("metadata does not say imported (origin 02): {answer:02X?}"),
+        )?;
+
+        let (message, signature) = (session.path("message"), session.path("message.sig"));
+        fs::write(&message, b"signed with a key made by OpenSSL")
+            .in_step(&session, "writing the message")?;
+        let mut sign = session.ukey()?;
+        sign.args(["sign", "--slot", "9a", "--pin", "123456", "-o"])
+            .arg(&signature)
+            .arg(&message);
+        let ran = session.run("ukey sign --slot 9a", sign)?;
+        let signed = ran.answer_to(&[0x00, 0x87, 0x11, 0x9A])?;
+        ran.ensure(signed.sw == 0x9000, "the token did not sign")?;
+        session
+            .run(
+                "openssl dgst -sha256 -verify with the key file's public key",
+                dgst_verify(&public, &signature, &message),
+            )?
+            .expect_output("Verified OK")?;
     }
     Ok(())
 }

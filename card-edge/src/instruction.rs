@@ -23,6 +23,8 @@ pub enum Instruction {
     PutData,
     /// `47`: GENERATE ASYMMETRIC KEY PAIR (3.3.2).
     GenerateAsymmetricKeyPair,
+    /// `FE`: IMPORT ASYMMETRIC KEY (YubiKey extension; card edge v2).
+    ImportAsymmetricKey,
     /// `C0`: GET RESPONSE (ISO 7816-4, 7.6.1), for the rest of a long response.
     GetResponse,
     /// `FD`: GET VERSION (YubiKey extension).
@@ -57,6 +59,7 @@ impl Instruction {
             Self::GetData => 0xCB,
             Self::PutData => 0xDB,
             Self::GenerateAsymmetricKeyPair => 0x47,
+            Self::ImportAsymmetricKey => 0xFE,
             Self::GetResponse => 0xC0,
             Self::GetVersion => 0xFD,
             Self::GetSerial => 0xF8,
@@ -79,6 +82,7 @@ impl Instruction {
             0xCB => Some(Self::GetData),
             0xDB => Some(Self::PutData),
             0x47 => Some(Self::GenerateAsymmetricKeyPair),
+            0xFE => Some(Self::ImportAsymmetricKey),
             0xC0 => Some(Self::GetResponse),
             0xFD => Some(Self::GetVersion),
             0xF8 => Some(Self::GetSerial),

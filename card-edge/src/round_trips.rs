@@ -76,6 +76,7 @@ fn values_are_the_documents_numbers() {
         (Instruction::GetData, 0xCB),
         (Instruction::PutData, 0xDB),
         (Instruction::GenerateAsymmetricKeyPair, 0x47),
+        (Instruction::ImportAsymmetricKey, 0xFE),
         (Instruction::GetResponse, 0xC0),
         (Instruction::GetVersion, 0xFD),
         (Instruction::GetSerial, 0xF8),

@@ -15,6 +15,15 @@ pub(crate) enum Error {
     /// The command line asks for something that cannot be done.
     #[error("{0}")]
     Usage(String),
+    /// A file given as a private key holds none the token takes.
+    #[error("{}: {source}", path.display())]
+    KeyFile {
+        /// The file.
+        path: PathBuf,
+        /// What it holds instead, as the driver read it.
+        #[source]
+        source: ukey_host::Error,
+    },
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     File {

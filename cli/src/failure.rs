@@ -41,7 +41,7 @@ fn exit_code(error: &Error) -> u8 {
     match error {
         Error::Token(error) => token_exit_code(error),
         Error::Cert(error) => cert_exit_code(error),
-        Error::Usage(_) => 2,
+        Error::Usage(_) | Error::KeyFile { .. } => 2,
         Error::File { .. } => 1,
     }
 }

@@ -6,7 +6,7 @@
 
 mod auth;
 pub(crate) mod data;
-mod key;
+pub(crate) mod key;
 mod management;
 mod pin;
 mod select;
@@ -50,6 +50,13 @@ pub enum Command<'a> {
     PutData { data: &'a [u8] },
     /// GENERATE ASYMMETRIC KEY PAIR (`47 00 slot`).
     Generate { slot: Slot, data: &'a [u8] },
+    /// IMPORT ASYMMETRIC KEY (`FE alg slot`); the algorithm byte is judged with the data,
+    /// so that one the card does not take answers `6A 80` as in GENERATE.
+    Import {
+        algorithm: u8,
+        slot: Slot,
+        data: &'a [u8],
+    },
     /// GENERAL AUTHENTICATE with a slot key: sign or key agreement (`87 alg slot`).
     UseKey {
         algorithm: KeyAlgorithm,
@@ -131,6 +138,14 @@ impl<'a> Command<'a> {
                     _ => return Err(StatusWord::IncorrectP1P2),
                 }
             }
+            Instruction::ImportAsymmetricKey => match Slot::from_reference(apdu.p2) {
+                Some(slot) => Self::Import {
+                    algorithm: apdu.p1,
+                    slot,
+                    data,
+                },
+                None => return Err(StatusWord::IncorrectP1P2),
+            },
             Instruction::GeneralAuthenticate => {
                 Self::parse_general_authenticate(apdu.p1, apdu.p2, data)?
             }
@@ -207,6 +222,11 @@ pub fn run<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
         Command::GetData { data } => data::get(ctx, data, reply),
         Command::PutData { data } => data::put(ctx, data),
         Command::Generate { slot, data } => key::generate(ctx, slot, data, reply),
+        Command::Import {
+            algorithm,
+            slot,
+            data,
+        } => key::import(ctx, algorithm, slot, data),
         Command::UseKey {
             algorithm,
             slot,

@@ -585,6 +585,207 @@ fn pin_policy_decides_who_may_agree() {
     assert_eq!(agree(&mut c, 0x9C, P256, &peer).0, 0x9000);
 }
 
+/// A private scalar made on the host, and its uncompressed public point as the host's curve
+/// crates compute it.
+fn host_key(alg: u8, seed: u64) -> (Vec<u8>, Vec<u8>) {
+    peer_key(alg, 100 + seed)
+}
+
+/// The public point of `scalar`, as the host's curve crates compute it.
+fn host_point(alg: u8, scalar: &[u8]) -> Vec<u8> {
+    if alg == P256 {
+        use p256::elliptic_curve::sec1::ToSec1Point;
+        let secret = p256::SecretKey::from_slice(scalar).unwrap();
+        secret.public_key().to_sec1_point(false).as_bytes().to_vec()
+    } else {
+        use sm2::elliptic_curve::sec1::ToSec1Point;
+        let secret = sm2::SecretKey::from_slice(scalar).unwrap();
+        secret.public_key().to_sec1_point(false).as_bytes().to_vec()
+    }
+}
+
+/// The group orders n (SEC 2 for P-256, GB/T 32918.5 for SM2).
+const P256_N: &str = "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551";
+const SM2_N: &str = "FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123";
+
+/// `n` less `k`, big-endian, for a small `k`.
+fn order_less(n: &str, k: u8) -> Vec<u8> {
+    let mut bytes = h(n);
+    let last = bytes.len() - 1;
+    bytes[last] -= k;
+    bytes
+}
+
+#[test]
+fn imported_keys_sign_under_their_own_public_keys_verified_by_openssl() {
+    let mut c = token();
+    authenticate_default(&mut c);
+    let msg = b"a key made elsewhere, imported, signs as its own public key says";
+    for (round, (slot, alg)) in [(0x9A, P256), (0x9C, SM2), (0x9D, P256), (0x9E, SM2)]
+        .into_iter()
+        .enumerate()
+    {
+        let (scalar, point) = host_key(alg, round as u64);
+        assert_eq!(
+            import(&mut c, slot, alg, &scalar, &[]),
+            0x9000,
+            "{slot:02X}"
+        );
+        // Metadata: algorithm, the slot's default PIN policy, origin 02 (imported), the point.
+        let meta = expect(&mut c, &apdu(0, 0xF7, 0, slot, &[]), 0x9000);
+        assert_eq!(meta[..4], [0x01, 0x01, alg, 0x02]);
+        assert_eq!(meta[7..10], [0x03, 0x01, 0x02], "origin: imported");
+        assert_eq!(meta[10..14], [0x04, 0x43, 0x86, 0x41]);
+        assert_eq!(meta[14..], point[..]);
+        let digest = if alg == P256 {
+            sha256(msg)
+        } else {
+            sm2_e(&point, msg)
+        };
+        assert_eq!(verify(&mut c, b"123456"), 0x9000);
+        let (sw, sig) = sign(&mut c, slot, alg, &digest);
+        assert_eq!(sw, 0x9000, "slot {slot:02X}");
+        assert!(
+            verifies(alg, &point, msg, &sig),
+            "openssl rejected {slot:02X}"
+        );
+        assert!(!verifies(alg, &point, b"another message", &sig));
+    }
+    // The edges of the scalar range: 1, and n - 1 for P-256 (SM2's n - 2).
+    for (alg, scalar) in [
+        (P256, [vec![0; 31], vec![1]].concat()),
+        (P256, order_less(P256_N, 1)),
+        (SM2, order_less(SM2_N, 2)),
+    ] {
+        assert_eq!(import(&mut c, 0x9E, alg, &scalar, &[]), 0x9000);
+        let meta = expect(&mut c, &h("00 F7 00 9E"), 0x9000);
+        assert_eq!(meta[14..], host_point(alg, &scalar)[..]);
+        let (sw, sig) = sign(&mut c, 0x9E, alg, &[0x5A; 32]);
+        assert_eq!(sw, 0x9000);
+        assert!(sig.starts_with(&[0x30]));
+    }
+}
+
+#[test]
+fn import_replaces_a_generated_key_and_takes_the_policies_generate_takes() {
+    let mut c = token();
+    authenticate_default(&mut c);
+    generate(&mut c, 0x9C, P256);
+    assert_eq!(expect(&mut c, &h("00 F7 00 9C"), 0x9000)[9], 0x01);
+    let (scalar, point) = host_key(SM2, 7);
+    // PIN policy never, touch policy never: 9C then signs without the PIN.
+    assert_eq!(
+        import(&mut c, 0x9C, SM2, &scalar, &h("AA 01 01 AB 01 01")),
+        0x9000
+    );
+    let meta = expect(&mut c, &h("00 F7 00 9C"), 0x9000);
+    assert_eq!(meta[..10], h("01 01 54 02 02 01 01 03 01 02")[..]);
+    assert_eq!(meta[14..], point[..]);
+    assert_eq!(sign(&mut c, 0x9C, SM2, &[1; 32]).0, 0x9000);
+    // The default policy bytes (00) are the slot's defaults: 9C's PIN before every use.
+    assert_eq!(
+        import(&mut c, 0x9C, SM2, &scalar, &h("AA 01 00 AB 01 00")),
+        0x9000
+    );
+    assert_eq!(expect(&mut c, &h("00 F7 00 9C"), 0x9000)[5], 0x03);
+    assert_eq!(sign(&mut c, 0x9C, SM2, &[1; 32]).0, 0x6982);
+    // A touch policy the token cannot keep, and an unknown PIN policy, answer as GENERATE.
+    for policies in ["AB 01 02", "AB 01 03", "AA 01 04", "AA 02 0101", "AB 00"] {
+        assert_eq!(
+            import(&mut c, 0x9C, P256, &scalar, &h(policies)),
+            0x6A80,
+            "{policies}"
+        );
+    }
+    assert_eq!(expect(&mut c, &h("00 F7 00 9C"), 0x9000)[14..], point[..]);
+}
+
+#[test]
+fn import_refuses_bad_scalars_lengths_algorithms_and_the_unauthenticated() {
+    let mut c = token();
+    let (scalar, point) = host_key(P256, 11);
+    // No management key: 69 82, and nothing stored.
+    assert_eq!(import(&mut c, 0x9A, P256, &scalar, &[]), 0x6982);
+    expect(&mut c, &h("00 F7 00 9A"), 0x6A88);
+    assert_eq!(verify(&mut c, b"123456"), 0x9000);
+    assert_eq!(
+        import(&mut c, 0x9A, P256, &scalar, &[]),
+        0x6982,
+        "the PIN is not enough"
+    );
+    authenticate_default(&mut c);
+    assert_eq!(import(&mut c, 0x9A, P256, &scalar, &[]), 0x9000);
+    let refused: Vec<(u8, Vec<u8>, &str)> = vec![
+        (P256, scalar[1..].to_vec(), "31 bytes"),
+        (P256, [&[0][..], &scalar].concat(), "33 bytes"),
+        (P256, vec![], "empty"),
+        (SM2, vec![0x11; 48], "48 bytes"),
+        (P256, vec![0; 32], "zero"),
+        (P256, h(P256_N), "P-256 n"),
+        (P256, vec![0xFF; 32], "above P-256 n"),
+        (SM2, vec![0; 32], "SM2 zero"),
+        (SM2, h(SM2_N), "SM2 n"),
+        (SM2, order_less(SM2_N, 1), "SM2 n - 1: 1 + d has no inverse"),
+        (0x14, vec![0x11; 48], "P-384, not yet"),
+        (0x07, vec![0x11; 32], "RSA 2048"),
+        (0xE0, vec![0x11; 32], "Ed25519"),
+        (0x00, scalar.clone(), "no algorithm"),
+    ];
+    for (alg, secret, what) in &refused {
+        assert_eq!(import(&mut c, 0x9A, *alg, secret, &[]), 0x6A80, "{what}");
+    }
+    // The data itself: no 06, two of them, another tag, a length cut short.
+    let mut twice = vec![0x06, 0x20];
+    twice.extend_from_slice(&scalar);
+    twice.extend_from_slice(&twice.clone());
+    let mut bad_data = vec![
+        vec![],
+        h("AA 01 01"),
+        twice,
+        [&h("07 20")[..], &scalar].concat(),
+        [&h("06 21")[..], &scalar].concat(),
+    ];
+    bad_data.push([&h("06 20")[..], &scalar, &h("80 01 11")].concat());
+    for data in &bad_data {
+        expect(&mut c, &apdu(0, 0xFE, P256, 0x9A, data), 0x6A80);
+    }
+    // Not a key slot.
+    let good = [&h("06 20")[..], &scalar].concat();
+    for slot in [0x9B, 0x80, 0x81, 0x00] {
+        expect(&mut c, &apdu(0, 0xFE, P256, slot, &good), 0x6A86);
+    }
+    // Every refusal left the key imported first.
+    let meta = expect(&mut c, &h("00 F7 00 9A"), 0x9000);
+    assert_eq!(meta[14..], point[..]);
+    assert_eq!(meta[9], 0x02);
+}
+
+#[test]
+fn an_imported_key_survives_a_replug_as_imported() {
+    if skipped_on_reader(
+        "an_imported_key_survives_a_replug_as_imported",
+        "replugs the token with its flash image",
+    ) {
+        return;
+    }
+    let mut c = token();
+    authenticate_default(&mut c);
+    let (scalar, point) = host_key(SM2, 21);
+    assert_eq!(import(&mut c, 0x9D, SM2, &scalar, &h("AA 01 01")), 0x9000);
+    let generated = generate(&mut c, 0x9A, P256);
+    let image = c.into_image();
+    let mut c = replug(&image, &Profile::standard(1), 10);
+    let meta = expect(&mut c, &h("00 F7 00 9D"), 0x9000);
+    assert_eq!(meta[..10], h("01 01 54 02 02 01 01 03 01 02")[..]);
+    assert_eq!(meta[14..], point[..]);
+    let meta = expect(&mut c, &h("00 F7 00 9A"), 0x9000);
+    assert_eq!((meta[9], &meta[14..]), (0x01, &generated[..]));
+    let msg = b"signed after a replug";
+    let (sw, sig) = sign(&mut c, 0x9D, SM2, &sm2_e(&point, msg));
+    assert_eq!(sw, 0x9000);
+    assert!(verifies(SM2, &point, msg, &sig));
+}
+
 #[test]
 fn a_3000_byte_certificate_through_chaining_and_get_response() {
     let mut c = token();

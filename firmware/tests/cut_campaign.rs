@@ -130,6 +130,17 @@ fn commands() -> Vec<Command> {
             wrong: None,
         },
         Command {
+            // Replaces the SM2 key generated in 9C.
+            name: "IMPORT ASYMMETRIC KEY SM2",
+            prepare: nothing_more,
+            op: op!(|c| {
+                expect_auth(c);
+                let data = [&h("06 20")[..], &[0x5C; 32], &h("AA 01 01")].concat();
+                send_any(c, &apdu(0, 0xFE, 0x54, 0x9C, &data));
+            }),
+            wrong: None,
+        },
+        Command {
             name: "PUT DATA certificate",
             prepare: nothing_more,
             op: op!(|c| {

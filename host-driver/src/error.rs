@@ -142,6 +142,16 @@ pub enum Error {
     /// token's algorithms.
     #[error("not a P-256 or SM2 public key (PEM or DER SubjectPublicKeyInfo)")]
     UnsupportedPublicKey(#[source] p256::pkcs8::spki::Error),
+    /// A private key given to import is not one the token takes: not a private key, an
+    /// encrypted one, or not of P-256 or SM2.
+    #[error("{message}")]
+    BadPrivateKey {
+        /// What the file holds instead, or what to do, in the user's words.
+        message: String,
+        /// The decoder's reason, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// A public key could not be written as SubjectPublicKeyInfo.
     #[error("cannot encode the public key: {0}")]
     KeyEncoding(#[source] p256::pkcs8::spki::Error),

@@ -2,7 +2,8 @@
 //!
 //! [`Token`] speaks the ukey card edge (the PIV card edge of NIST SP 800-73-4 with SM2 as
 //! algorithm 54) as operations: the PIN and PUK, administration with the management key,
-//! data objects and certificates, key generation, a [`Signer`] per slot, and one
+//! data objects and certificates, key generation and import ([`PrivateKey`]), a [`Signer`]
+//! per slot, and one
 //! [`status`](Token::status) of the whole token. [`readers`] and [`Token::open`] find
 //! tokens, [`wait_for_token`] waits for one; [`transport`] is how APDUs reach them, and
 //! [`Recording`](transport::Recording) shows what each call costs. Certificates, requests and CMS are `ukey-cert`'s; the
@@ -15,6 +16,7 @@ mod apdu;
 mod error;
 mod keys;
 mod piv;
+mod private_key;
 mod readers;
 mod tlv;
 mod token;
@@ -27,6 +29,7 @@ pub use piv::{
     Algorithm, KeyOrigin, KeyPolicy, ManagementKey, ManagementKeyAlgorithm, ObjectId, Pin,
     PinPolicy, Slot, TouchPolicy, Version,
 };
+pub use private_key::PrivateKey;
 pub use readers::{ReaderInfo, Selector, TokenSummary, readers};
 pub use token::{
     ApplicationInfo, DeviceInfo, KeyMetadata, ManagementKeyMetadata, PinStatus, RetryMetadata,

@@ -1,5 +1,8 @@
-//! `ukey key generate`: a new key pair made on the token; `ukey key move` and `ukey key
-//! delete`: a key moved to another slot with its certificate, or erased.
+//! `ukey key`: a key pair generated on the token (here), imported from a file
+//! ([`import`]), moved to another slot or deleted ([`relocate`]).
+
+mod import;
+mod relocate;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -16,10 +19,13 @@ use crate::{CmdResult, Ctx, write_out};
 pub(crate) enum KeyCmd {
     /// Generate a key pair in a slot; the private key never leaves the token.
     Generate(GenerateArgs),
+    /// Import a P-256 or SM2 private key from a file (PKCS#8 or SEC1, PEM or DER) into a
+    /// slot, for example the encryption key a CA made for a dual certificate.
+    Import(import::ImportArgs),
     /// Move a key, and its certificate, into an empty slot.
-    Move(MoveArgs),
+    Move(relocate::MoveArgs),
     /// Delete the key in a slot, for good; its certificate stays.
-    Delete(DeleteArgs),
+    Delete(relocate::DeleteArgs),
 }
 
 /// A policy option: a policy's name, or `default` to leave the choice to the token.
@@ -62,41 +68,6 @@ pub(crate) struct GenerateArgs {
     force: bool,
 }
 
-/// Arguments of `key move`.
-#[derive(Args, Debug)]
-pub(crate) struct MoveArgs {
-    /// The slot the key is in: 9a, 9c, 9d or 9e.
-    from: Slot,
-    /// The slot to move it to; it must hold no key.
-    to: Slot,
-    /// Replace a certificate already in the destination slot (it is lost).
-    #[arg(long)]
-    force: bool,
-}
-
-/// Arguments of `key delete`.
-#[derive(Args, Debug)]
-pub(crate) struct DeleteArgs {
-    /// The slot: 9a, 9c, 9d or 9e.
-    slot: Slot,
-    /// Delete it: the key is lost for good.
-    #[arg(long)]
-    force: bool,
-}
-
-#[derive(Serialize)]
-struct Moved {
-    from: Slot,
-    to: Slot,
-    certificate_moved: bool,
-}
-
-#[derive(Serialize)]
-struct KeyDeleted {
-    slot: Slot,
-    certificate_kept: bool,
-}
-
 #[derive(Serialize)]
 struct Generated {
     slot: Slot,
@@ -108,8 +79,9 @@ impl KeyCmd {
     pub(crate) fn run(&self, ctx: &Ctx) -> CmdResult {
         match self {
             KeyCmd::Generate(args) => generate(ctx, args),
-            KeyCmd::Move(args) => move_key(ctx, args),
-            KeyCmd::Delete(args) => delete_key(ctx, args),
+            KeyCmd::Import(args) => args.run(ctx),
+            KeyCmd::Move(args) => relocate::move_key(ctx, args),
+            KeyCmd::Delete(args) => relocate::delete_key(ctx, args),
         }
     }
 }
@@ -151,85 +123,8 @@ fn generate(ctx: &Ctx, args: &GenerateArgs) -> CmdResult {
     Ok(())
 }
 
-/// `key move`: the token moves the key; its certificate follows. A certificate in the
-/// destination would be lost, so it takes `--force`.
-fn move_key(ctx: &Ctx, args: &MoveArgs) -> CmdResult {
-    let mut token = ctx.open()?;
-    let (from, to) = (args.from, args.to);
-    if from == to {
-        return Err(Error::Usage("a key moves to another slot".into()).into());
-    }
-    if token.key_metadata(from)?.is_none() {
-        return Err(Error::Usage(format!("slot {from} holds no key")).into());
-    }
-    if token.key_metadata(to)?.is_some() {
-        return Err(Error::Usage(format!(
-            "slot {to} already holds a key; delete it first (ukey key delete {to})"
-        ))
-        .into());
-    }
-    if !args.force && token.certificate(to)?.is_some() {
-        return Err(Error::Usage(format!(
-            "slot {to} holds a certificate, which the move replaces for good              (--force moves anyway)"
-        ))
-        .into());
-    }
-    let certificate_moved = token.certificate(from)?.is_some();
-    let (key, _) = ctx.management_key(&mut token)?;
-    token.move_slot(&key, from, to)?;
-    let moved = Moved {
-        from,
-        to,
-        certificate_moved,
-    };
-    ctx.print(&moved, |m| {
-        let with = if m.certificate_moved {
-            " with its certificate"
-        } else {
-            ""
-        };
-        format!("Moved the key in slot {}{with} to slot {}.", m.from, m.to)
-    });
-    Ok(())
-}
-
-/// `key delete`: the key is lost for good, so it always takes `--force`; the certificate
-/// stays (`ukey cert delete` removes it).
-fn delete_key(ctx: &Ctx, args: &DeleteArgs) -> CmdResult {
-    let mut token = ctx.open()?;
-    let slot = args.slot;
-    if token.key_metadata(slot)?.is_none() {
-        return Err(Error::Usage(format!("slot {slot} holds no key")).into());
-    }
-    if !args.force {
-        return Err(Error::Usage(format!(
-            "deleting the key in slot {slot} loses it for good (--force deletes it)"
-        ))
-        .into());
-    }
-    let certificate_kept = token.certificate(slot)?.is_some();
-    let (key, _) = ctx.management_key(&mut token)?;
-    token.delete_key(&key, slot)?;
-    let deleted = KeyDeleted {
-        slot,
-        certificate_kept,
-    };
-    ctx.print(&deleted, |d| {
-        if d.certificate_kept {
-            format!(
-                "Deleted the key in slot {0}; its certificate stays (ukey cert delete --slot {0} \
-                 removes it).",
-                d.slot
-            )
-        } else {
-            format!("Deleted the key in slot {}.", d.slot)
-        }
-    });
-    Ok(())
-}
-
-/// Refuses to generate over a key in `slot`: the old key would be lost for good, and a
-/// certificate issued for it left useless.
+/// Refuses to put a new key, generated or imported, over a key in `slot`: the old key would
+/// be lost for good, and a certificate issued for it left useless.
 fn refuse_replacing(token: &mut Token, slot: Slot) -> CmdResult {
     if token.key_metadata(slot)?.is_none() {
         return Ok(());

@@ -1,18 +1,17 @@
 //! Personalisation: what a manufacturer, or a test fixture, loads into a token before it
-//! ships. Outside the card edge (PIV has no command to import a private key, and the card
-//! edge adds none), so it is a Rust API of the platform, never reachable by APDU.
+//! ships, through a Rust API of the platform rather than the card edge: no management key is
+//! asked. A key is stored exactly as IMPORT ASYMMETRIC KEY stores one (the same code).
 //!
 //! What is loaded here is ordinary token content: a RESET wipes it like a generated key or a
 //! certificate written by PUT DATA, and the factory settings stay those of the profile.
 
 use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 use rand_core::CryptoRng;
-use ukey_card_edge::{KeyOrigin, ObjectId, POLICY_DEFAULT, PinPolicy, Slot, StatusWord};
+use ukey_card_edge::{ObjectId, POLICY_DEFAULT, PinPolicy, Slot, StatusWord};
 
 use super::Card;
-use crate::command::data;
-use crate::crypto::ecc::{KeyAlgorithm, POINT_LEN, SCALAR_LEN, SigningKey};
-use crate::state::SlotKey;
+use crate::command::{data, key};
+use crate::crypto::ecc::{KeyAlgorithm, POINT_LEN};
 
 /// Why personalisation refused a key or an object; the token is unchanged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,14 +81,11 @@ impl<F: NorFlash + MultiwriteNorFlash, R: CryptoRng> Card<F, R> {
             POLICY_DEFAULT => slot.default_pin_policy(),
             id => PinPolicy::from_id(id).ok_or(ProvisionError::PinPolicy)?,
         };
-        let secret: &[u8; SCALAR_LEN] = secret.try_into().map_err(|_| ProvisionError::Key)?;
-        let key = SigningKey::new(algorithm, secret).map_err(|_| ProvisionError::Key)?;
-        let public = key.public_key();
-        ctx.save_key(
-            slot,
-            SlotKey::prepared(key, pin_policy, KeyOrigin::Imported),
-        )?;
-        Ok(public)
+        let stored = key::store_imported(ctx, slot, algorithm, secret, pin_policy);
+        stored.map_err(|status| match status {
+            StatusWord::IncorrectData => ProvisionError::Key,
+            other => other.into(),
+        })
     }
 
     /// Stores data object `tag` (for example `5FC105`, the 9A certificate) with `value`, the

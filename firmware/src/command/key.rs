@@ -1,5 +1,6 @@
-//! Key slots: GENERATE ASYMMETRIC KEY PAIR (SP 800-73-4 part 2, 3.3.2), GENERAL AUTHENTICATE
-//! signing and key agreement (3.2.4), and GET METADATA (the YubiKey extension the card edge adopts).
+//! Key slots: GENERATE ASYMMETRIC KEY PAIR (SP 800-73-4 part 2, 3.3.2), IMPORT ASYMMETRIC KEY
+//! (the YubiKey extension card edge v2 adopts), GENERAL AUTHENTICATE signing and key agreement
+//! (3.2.4), and GET METADATA (the YubiKey extension the card edge adopts).
 
 use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 use rand_core::CryptoRng;
@@ -10,7 +11,9 @@ use ukey_card_edge::{
 
 use crate::apdu::Reply;
 use crate::context::Context;
-use crate::crypto::ecc::{self, KeyAlgorithm, MAX_AGREEMENT_LEN, MAX_SIGNATURE_LEN, SigningKey};
+use crate::crypto::ecc::{
+    self, KeyAlgorithm, MAX_AGREEMENT_LEN, MAX_SIGNATURE_LEN, POINT_LEN, SCALAR_LEN, SigningKey,
+};
 use crate::state::{SlotKey, TOUCH_NEVER};
 use zeroize::Zeroizing;
 
@@ -34,11 +37,7 @@ pub fn generate<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
             (0x80, &[id]) => {
                 algorithm = Some(KeyAlgorithm::from_id(id).ok_or(StatusWord::IncorrectData)?)
             }
-            (0xAA, &[POLICY_DEFAULT]) => pin_policy = slot.default_pin_policy(),
-            (0xAA, &[id]) => {
-                pin_policy = PinPolicy::from_id(id).ok_or(StatusWord::IncorrectData)?
-            }
-            (0xAB, &[POLICY_DEFAULT | TOUCH_NEVER]) => {}
+            (tag, value) if read_policy(slot, tag, value, &mut pin_policy)? => {}
             _ => return Err(StatusWord::IncorrectData),
         }
     }
@@ -52,6 +51,80 @@ pub fn generate<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
     )?;
     reply.header(0x7F49, 2 + public.len())?;
     reply.tlv(0x86, &public)
+}
+
+/// Reads a policy element of GENERATE or IMPORT into `pin_policy`: `AA` the PIN policy
+/// (`00` the slot's default), `AB` the touch policy, of which only the default and never are
+/// taken (the YubiKey encoding, card edge "Commands"). `Ok(false)` for any other tag.
+fn read_policy(
+    slot: Slot,
+    tag: u32,
+    value: &[u8],
+    pin_policy: &mut PinPolicy,
+) -> Result<bool, StatusWord> {
+    match (tag, value) {
+        (0xAA, &[POLICY_DEFAULT]) => *pin_policy = slot.default_pin_policy(),
+        (0xAA, &[id]) => *pin_policy = PinPolicy::from_id(id).ok_or(StatusWord::IncorrectData)?,
+        (0xAB, &[POLICY_DEFAULT | TOUCH_NEVER]) => {}
+        (0xAA | 0xAB, _) => return Err(StatusWord::IncorrectData),
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// IMPORT ASYMMETRIC KEY (YubiKey extension; card edge v2, "Commands added"): the private
+/// scalar in `06`, left-padded with zeros to the curve's length as yubico-piv-tool and ykman
+/// send it, then the optional `AA` PIN and `AB` touch policies as GENERATE takes them. The
+/// key replaces any key in `slot` and is reported as imported (GET METADATA origin `02`);
+/// the answer has no data. An algorithm the card does not hold keys of (RSA, Ed25519) answers
+/// `6A 80`, as GENERATE does.
+pub fn import<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
+    ctx: &mut Context<F, R>,
+    algorithm: u8,
+    slot: Slot,
+    data: &[u8],
+) -> Result<(), StatusWord> {
+    if !ctx.volatile.management_authenticated {
+        return Err(StatusWord::SecurityStatusNotSatisfied);
+    }
+    let algorithm = KeyAlgorithm::from_id(algorithm).ok_or(StatusWord::IncorrectData)?;
+    let (mut secret, mut pin_policy) = (None, slot.default_pin_policy());
+    for item in tlv::iter(data) {
+        let item = item.map_err(|_| StatusWord::IncorrectData)?;
+        match (item.tag, item.value) {
+            (0x06, value) => {
+                if secret.replace(value).is_some() {
+                    return Err(StatusWord::IncorrectData);
+                }
+            }
+            (tag, value) if read_policy(slot, tag, value, &mut pin_policy)? => {}
+            _ => return Err(StatusWord::IncorrectData),
+        }
+    }
+    let secret = secret.ok_or(StatusWord::IncorrectData)?;
+    store_imported(ctx, slot, algorithm, secret, pin_policy).map(|_| ())
+}
+
+/// Prepares `secret` as a private key of `algorithm` and stores it in `slot` as imported,
+/// replacing any key there; returns its public point. IMPORT and personalisation
+/// ([`crate::Card::import_key`]) store a key made elsewhere only through here. A scalar of
+/// the wrong length, zero, or not below the group order (for SM2 also `n - 1`, which has no
+/// `(1 + d)^-1`) answers `6A 80` and changes nothing.
+pub(crate) fn store_imported<F: NorFlash + MultiwriteNorFlash, R: CryptoRng>(
+    ctx: &mut Context<F, R>,
+    slot: Slot,
+    algorithm: KeyAlgorithm,
+    secret: &[u8],
+    pin_policy: PinPolicy,
+) -> Result<[u8; POINT_LEN], StatusWord> {
+    let secret: &[u8; SCALAR_LEN] = secret.try_into().map_err(|_| StatusWord::IncorrectData)?;
+    let key = SigningKey::new(algorithm, secret).map_err(|_| StatusWord::IncorrectData)?;
+    let public = key.public_key();
+    ctx.save_key(
+        slot,
+        SlotKey::prepared(key, pin_policy, KeyOrigin::Imported),
+    )?;
+    Ok(public)
 }
 
 /// What GENERAL AUTHENTICATE asks of a slot key.

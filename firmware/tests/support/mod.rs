@@ -337,6 +337,21 @@ pub fn generate<T: Token + ?Sized>(card: &mut T, slot: u8, alg: u8) -> Vec<u8> {
     r[5..].to_vec()
 }
 
+/// IMPORT ASYMMETRIC KEY of `scalar` (in `06`) into `slot`, followed by `policies` (`AA`
+/// and `AB` elements as they travel); returns the status word.
+pub fn import<T: Token + ?Sized>(
+    card: &mut T,
+    slot: u8,
+    alg: u8,
+    scalar: &[u8],
+    policies: &[u8],
+) -> u16 {
+    let mut data = vec![0x06, scalar.len() as u8];
+    data.extend_from_slice(scalar);
+    data.extend_from_slice(policies);
+    send(card, &apdu(0, 0xFE, alg, slot, &data)).1
+}
+
 /// Signs a 32-byte digest with `slot`; returns the status word and the DER signature.
 pub fn sign<T: Token + ?Sized>(card: &mut T, slot: u8, alg: u8, digest: &[u8]) -> (u16, Vec<u8>) {
     use_key(card, slot, alg, 0x81, digest)

@@ -1,13 +1,16 @@
 //! The keys of the slots: generation on the token (GENERATE ASYMMETRIC KEY PAIR, SP
-//! 800-73-4 part 2, 3.3.2) and what GET METADATA says of them (YubiKey extension).
+//! 800-73-4 part 2, 3.3.2), import of a key made elsewhere (IMPORT ASYMMETRIC KEY, the
+//! YubiKey extension of card edge v2) and what GET METADATA says of them (YubiKey extension).
 
 use ukey_card_edge::{Instruction, POLICY_DEFAULT};
+use zeroize::Zeroizing;
 
 use super::{Token, Tx};
 use crate::apdu::Apdu;
 use crate::error::{Error, Result};
 use crate::keys::PublicKey;
 use crate::piv::{Algorithm, KeyOrigin, KeyPolicy, ManagementKey, PinPolicy, Slot, TouchPolicy};
+use crate::private_key::PrivateKey;
 use crate::tlv;
 
 /// What the token says about a key slot (GET METADATA).
@@ -53,6 +56,47 @@ impl Token {
                 .ok("GENERATE ASYMMETRIC KEY PAIR")?;
             let inner = tlv::require(&r, 0x7F49)?;
             PublicKey::from_sec1(algorithm, tlv::require(inner, 0x86)?)
+        })
+    }
+
+    /// Imports `private_key` into `slot` with `policy`, replacing any key there, and returns
+    /// the public key the token then reports for the slot, checked to be `private_key`'s.
+    /// GET METADATA reports the key as [`KeyOrigin::Imported`]. A token that refuses the
+    /// scalar answers [`Error::Refused`]; one without the command, [`Error::NotSupported`].
+    pub fn import_key(
+        &mut self,
+        key: &ManagementKey,
+        slot: Slot,
+        private_key: &PrivateKey,
+        policy: KeyPolicy,
+    ) -> Result<PublicKey> {
+        let scalar = private_key.scalar();
+        let policies = policy.template();
+        // Room for all of it at once: no reallocation leaves a copy of the scalar behind.
+        let mut data = Zeroizing::new(Vec::with_capacity(2 + scalar.len() + policies.len()));
+        tlv::write(&mut data, 0x06, &scalar);
+        data.extend_from_slice(&policies);
+        let algorithm = private_key.algorithm();
+        self.session(|tx| {
+            tx.authenticate(key)?;
+            tx.send(
+                &Apdu::new(
+                    Instruction::ImportAsymmetricKey,
+                    algorithm.id(),
+                    slot.reference(),
+                )
+                .data(data.to_vec()),
+            )?
+            .ok("IMPORT ASYMMETRIC KEY")?;
+            let stored = tx
+                .key_metadata(slot)?
+                .ok_or_else(|| Error::response("the slot is empty after the import"))?;
+            if stored.public_key != private_key.public_key() {
+                return Err(Error::response(
+                    "the slot holds another public key than the imported key's",
+                ));
+            }
+            Ok(stored.public_key)
         })
     }
 

@@ -488,3 +488,47 @@ fn agreement_sends_the_peer_point_after_the_pin_in_one_transaction() {
     ));
     done(&log, 2);
 }
+
+#[test]
+fn import_sends_the_scalar_and_policies_then_checks_the_stored_public_key() {
+    let secret = sm2::SecretKey::from_slice(&[0x33; 32]).unwrap();
+    let point = PublicKey::Sm2(secret.public_key()).to_sec1();
+    let metadata = |point: &[u8]| {
+        let mut answer = hex("010154 02020101 030102");
+        answer.extend(tlv::encode(0x04, &tlv::encode(0x86, point)));
+        answer.extend_from_slice(&[0x90, 0x00]);
+        answer
+    };
+    let import = format!("00FE549D 28 0620{} AA0101 AB0101", "33".repeat(32));
+    let mut steps = vec![
+        Step::Exact(hex(SELECT), hex(SELECTED)),
+        Step::Exact(hex("00F7009B00"), hex("6A88")),
+    ];
+    steps.extend(management_auth(ManagementKey::default()));
+    steps.push(Step::Exact(hex(&import), hex("9000")));
+    steps.push(Step::Exact(hex("00F7009D00"), metadata(&point)));
+    // The same again, but the token reports another key in the slot.
+    steps.push(Step::Exact(hex(SELECT), hex(SELECTED)));
+    steps.push(Step::Exact(hex("00F7009B00"), hex("6A88")));
+    steps.extend(management_auth(ManagementKey::default()));
+    steps.push(Step::Exact(hex(&import), hex("9000")));
+    let other = sm2::SecretKey::from_slice(&[0x44; 32]).unwrap();
+    let other = PublicKey::Sm2(other.public_key()).to_sec1();
+    steps.push(Step::Exact(hex("00F7009D00"), metadata(&other)));
+    let (script, log) = Script::from_steps(steps);
+    let mut t = Token::with_transport(Box::new(script));
+    let key = crate::PrivateKey::Sm2(secret.clone());
+    let policy = KeyPolicy {
+        pin: Some(PinPolicy::Never),
+        touch: Some(TouchPolicy::Never),
+    };
+    let public = t
+        .import_key(&ManagementKey::default(), Slot::KeyManagement, &key, policy)
+        .unwrap();
+    assert_eq!(public, PublicKey::Sm2(secret.public_key()));
+    let error = t
+        .import_key(&ManagementKey::default(), Slot::KeyManagement, &key, policy)
+        .unwrap_err();
+    assert!(error.to_string().contains("another public key"), "{error}");
+    done(&log, 2);
+}
