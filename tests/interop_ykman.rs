@@ -3,7 +3,8 @@
 //! `scripts/setup.sh` makes). `piv info`; `access change-management-key --protect`, after
 //! which a command that needs the management key runs given only the PIN; `keys move` and
 //! `keys delete` (PyPI's only: 4.0.9 has neither); `piv reset`, which blocks PIN and PUK
-//! itself first.
+//! itself first. Each is judged by its effect (what ykman and other clients read back), not
+//! by the APDUs: on a real reader ykman runs without pcsc-lite's spy, which it crashes.
 
 use std::path::Path;
 use std::process::Command;
@@ -31,9 +32,10 @@ fn ykmans(session: &Session) -> Result<[&'static str; 2], Failure> {
 }
 
 /// `ykman --reader <the session's reader> piv <args>`: ykman looks only for YubiKeys
-/// unless told a reader, and the name must match exactly one reader.
+/// unless told a reader, and the name must match exactly one reader. Unspied on a real
+/// reader: pcsc-lite's spy crashes under pyscard ([`Session::command_unspied`]).
 fn ykman(session: &Session, ykman: &str, args: &[&str]) -> Command {
-    let mut command = session.command(ykman);
+    let mut command = session.command_unspied(ykman);
     command
         .args(["--reader", session.reader(), "piv"])
         .args(args)
@@ -82,7 +84,7 @@ fn a_protected_management_key_serves_with_the_pin_alone() -> Result<(), Failure>
         for exe in [DEBIAN_YKMAN, PYPI_YKMAN] {
             let session = Session::start(CLIENT, &target)?;
             ykmans(&session)?;
-            let ran = run(
+            run(
                 &session,
                 exe,
                 &[
@@ -96,16 +98,6 @@ fn a_protected_management_key_serves_with_the_pin_alone() -> Result<(), Failure>
                     "-f",
                 ],
             )?;
-            let puts: Vec<u16> = ran
-                .exchanges()
-                .iter()
-                .filter(|e| e.command.get(1) == Some(&0xDB))
-                .map(|e| e.sw)
-                .collect();
-            ran.ensure(
-                !puts.is_empty() && puts.iter().all(|&sw| sw == 0x9000),
-                format!("PUT DATA answered {puts:04X?}"),
-            )?;
             let public_key = session.path("9a.pub.pem");
             let mut generate = ykman(
                 &session,
@@ -113,9 +105,12 @@ fn a_protected_management_key_serves_with_the_pin_alone() -> Result<(), Failure>
                 &["keys", "generate", "-a", "ECCP256", "-P", "123456", "9a"],
             );
             generate.arg(&public_key);
-            let ran = session.run(&format!("{exe} piv keys generate (PIN only)"), generate)?;
-            let generated = ran.answer_to(&[0x00, 0x47, 0x00, 0x9A])?;
-            ran.ensure(generated.sw == 0x9000, "the token did not generate")?;
+            session.run(&format!("{exe} piv keys generate (PIN only)"), generate)?;
+            let ran = metadata(&session, 0x9A)?;
+            ran.ensure(
+                ran.answer_to(&[0x00, 0xF7, 0x00, 0x9A])?.sw == 0x9000,
+                "no key in 9A after generating with the PIN alone",
+            )?;
             let ran = metadata(&session, 0x9B)?;
             ran.ensure(
                 ran.answer_to(&[0x00, 0xF7, 0x00, 0x9B])?
@@ -200,9 +195,7 @@ fn reset_blocks_pin_and_puk_then_resets() -> Result<(), Failure> {
                 exe,
                 &["access", "change-pin", "-P", "123456", "-n", "24681357"],
             )?;
-            let ran = run(&session, exe, &["reset", "-f"])?;
-            let reset = ran.answer_to(&[0x00, 0xFB, 0x00, 0x00])?;
-            ran.ensure(reset.sw == 0x9000, "RESET was refused")?;
+            run(&session, exe, &["reset", "-f"])?;
             let ran = run(&session, exe, &["info"])?;
             ran.ensure(
                 ran.value("PIN tries remaining:")?.starts_with('3'),

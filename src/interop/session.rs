@@ -162,6 +162,18 @@ impl Session {
         command
     }
 
+    /// [`Session::command`] without the spy on a real reader's token, for clients the spy
+    /// crashes: pyscard (so ykman) opens pcsc-lite with `dlopen` and calls `SCardTransmit`
+    /// through `dlsym` with no receive PCI, out of the preloaded shim's reach, and Debian
+    /// 12's spy dies of it (a segmentation fault before the first APDU). Such a client's
+    /// APDUs are missing from the step's trace.
+    pub fn command_unspied(&self, program: impl AsRef<OsStr>) -> Command {
+        match &self.token {
+            Token::Simulated { .. } => self.command(program),
+            Token::Reader { .. } => Command::new(program),
+        }
+    }
+
     /// The `ukey` CLI, built if needed, pointed at the session's token.
     pub fn ukey(&self) -> Result<Command, Failure> {
         static UKEY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
