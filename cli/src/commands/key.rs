@@ -9,10 +9,10 @@ use std::str::FromStr;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use ukey_host::{Algorithm, KeyPolicy, PinPolicy, Slot, Token, TouchPolicy};
+use ukey_host::{Algorithm, KeyPolicy, ManagementKey, PinPolicy, Slot, Token, TouchPolicy};
 
 use crate::error::Error;
-use crate::{CmdResult, Ctx, write_out};
+use crate::{CmdResult, Ctx, Failure, write_out};
 
 /// Manage keys on the token.
 #[derive(Subcommand, Debug)]
@@ -88,15 +88,8 @@ impl KeyCmd {
 
 /// `key generate`: a new key pair, refused over a key unless `--force`.
 fn generate(ctx: &Ctx, args: &GenerateArgs) -> CmdResult {
-    let mut token = ctx.open()?;
-    let (key, _) = ctx.management_key(&mut token)?;
-    if !args.force {
-        refuse_replacing(&mut token, args.slot)?;
-    }
-    let policy = KeyPolicy {
-        pin: args.pin_policy.0,
-        touch: args.touch_policy.0,
-    };
+    let (mut token, key) = open_for_new_key(ctx, args.slot, args.force)?;
+    let policy = key_policy(args.pin_policy, args.touch_policy);
     ctx.progress(&format!(
         "Generating a {} key in slot {} on the token…",
         args.alg, args.slot
@@ -121,6 +114,25 @@ fn generate(ctx: &Ctx, args: &GenerateArgs) -> CmdResult {
         None => g.public_key.clone(),
     });
     Ok(())
+}
+
+/// The token and its management key, ready for a new key, generated or imported, in
+/// `slot`; unless `force`, refused when the slot holds a key already.
+fn open_for_new_key(ctx: &Ctx, slot: Slot, force: bool) -> Result<(Token, ManagementKey), Failure> {
+    let mut token = ctx.open()?;
+    let (key, _) = ctx.management_key(&mut token)?;
+    if !force {
+        refuse_replacing(&mut token, slot)?;
+    }
+    Ok((token, key))
+}
+
+/// The policies a new key gets from the `--pin-policy` and `--touch-policy` options.
+fn key_policy(pin: Choice<PinPolicy>, touch: Choice<TouchPolicy>) -> KeyPolicy {
+    KeyPolicy {
+        pin: pin.0,
+        touch: touch.0,
+    }
 }
 
 /// Refuses to put a new key, generated or imported, over a key in `slot`: the old key would

@@ -6,9 +6,9 @@ use std::str::FromStr;
 
 use clap::Args;
 use serde::Serialize;
-use ukey_host::{Algorithm, KeyPolicy, PinPolicy, PrivateKey, Slot, TouchPolicy};
+use ukey_host::{Algorithm, PinPolicy, PrivateKey, Slot, TouchPolicy};
 
-use super::{Choice, refuse_replacing};
+use super::{Choice, key_policy, open_for_new_key};
 use crate::error::Error;
 use crate::{CmdResult, Ctx, read_file};
 
@@ -69,15 +69,8 @@ impl ImportArgs {
                 source,
             }
         })?;
-        let mut token = ctx.open()?;
-        let (key, _) = ctx.management_key(&mut token)?;
-        if !self.force {
-            refuse_replacing(&mut token, self.slot)?;
-        }
-        let policy = KeyPolicy {
-            pin: self.pin_policy.0,
-            touch: self.touch_policy.0,
-        };
+        let (mut token, key) = open_for_new_key(ctx, self.slot, self.force)?;
+        let policy = key_policy(self.pin_policy, self.touch_policy);
         ctx.progress(&format!(
             "Importing the {} key into slot {} of the token…",
             private_key.algorithm(),
